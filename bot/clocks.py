@@ -1,0 +1,81 @@
+"""Stage clocks: the due times of a ticket's stages and the steps of the ladder, kept in the `timer` table.
+
+The table is the source of truth; APScheduler only drives `Workflow.sweep`, which claims due rows and fires
+each exactly once (on PostgreSQL with FOR UPDATE SKIP LOCKED, so several bot processes can sweep; SQLite
+means one process). A bot that was down fires what fell due meanwhile, in due order, on its first sweep.
+
+Ladder of a stage (签收 accept, 到场 arrive, 办结 resolve), from its start to its deadline:
+    remind (催办, to the department)  at `remind_share` of the limit
+    escalate (督办, to the command center and the department's supervisor)  at the deadline
+    escalate2 (领导督办, to the leadership chat)  a further `escalate2_after` of the limit later
+Callback (回访) after 办结: ask after the matter's `callback` limit, ask again once, then close as 未评价.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import update
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from bot.calendar import WorkCalendar
+from storage.models import Timer
+
+STAGES = ("accept", "arrive", "resolve")
+REMIND, ESCALATE, ESCALATE2 = "remind", "escalate", "escalate2"
+ASK, ASK_AGAIN, CLOSE = "ask", "ask_again", "close"
+
+
+@dataclass(frozen=True)
+class Ladder:
+    """How the ladder is set; defaults suit a 12345-style hotline, each can be changed in the environment."""
+
+    remind_share: float = 0.75
+    escalate2_after: float = 1.0
+    callback_after: str = "1d"  # when a matter's catalogue entry names no callback limit
+    callback_reminder: str = "1d"
+    callback_close: str = "3d"
+
+
+def stage_timers(ticket_id: int, assignment_id: int | None, stage: str, start: datetime, due: datetime,
+                 ladder: Ladder) -> list[Timer]:
+    span = due - start
+    steps = [(REMIND, start + span * ladder.remind_share), (ESCALATE, due),
+             (ESCALATE2, due + span * ladder.escalate2_after)]
+    return [Timer(ticket_id=ticket_id, assignment_id=assignment_id, stage=stage, step=step, due_at=at)
+            for step, at in steps]
+
+
+def callback_timers(ticket_id: int, resolved_at: datetime, limit: str | None, calendar: WorkCalendar,
+                    ladder: Ladder) -> list[Timer]:
+    ask = calendar.add(resolved_at, limit or ladder.callback_after)
+    return [Timer(ticket_id=ticket_id, stage="callback", step=ASK, due_at=ask),
+            Timer(ticket_id=ticket_id, stage="callback", step=ASK_AGAIN,
+                  due_at=calendar.add(ask, ladder.callback_reminder)),
+            Timer(ticket_id=ticket_id, stage="callback", step=CLOSE, due_at=calendar.add(ask, ladder.callback_close))]
+
+
+async def cancel(s: AsyncSession, ticket_id: int, stages: Iterable[str], assignment_id: int | None = None) -> None:
+    """Stop the ladder of finished stages (their unfired steps will never fire)."""
+    query = (update(Timer).where(Timer.ticket_id == ticket_id, col(Timer.stage).in_(list(stages)),
+                                 col(Timer.fired_at).is_(None), Timer.cancelled == False)  # noqa: E712
+             .values(cancelled=True))
+    if assignment_id is not None:
+        query = query.where(Timer.assignment_id == assignment_id)
+    await s.exec(query)
+
+
+async def claim_due(s: AsyncSession, now: datetime, limit: int = 100) -> list[Timer]:
+    """Due, unfired rows in due order, locked for this transaction; other sweepers skip them."""
+    query = (select(Timer).where(col(Timer.fired_at).is_(None), Timer.cancelled == False,  # noqa: E712
+                                 Timer.due_at <= now)
+             .order_by(col(Timer.due_at), col(Timer.id)).limit(limit).with_for_update(skip_locked=True))
+    return list((await s.exec(query)).all())
+
+
+async def next_due(s: AsyncSession) -> datetime | None:
+    query = select(Timer.due_at).where(col(Timer.fired_at).is_(None), Timer.cancelled == False)  # noqa: E712
+    return (await s.exec(query.order_by(col(Timer.due_at)).limit(1))).first()

@@ -1,0 +1,113 @@
+"""Settings from the environment (and an optional .env file), validated in one place.
+
+A wrong value stops start-up with one line naming the variable (ConfigError), never a traceback.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+DATA = ROOT / "data"
+
+
+class ConfigError(Exception):
+    """A setting is wrong; the message names the variable and says what is expected."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    token: str | None = None
+    api_base_url: str = "https://api.telegram.org/bot"
+    database_url: str = "sqlite:///var/gridbot.db"
+    catalogue: Path = DATA / "catalogue.yaml"
+    county: Path = DATA / "county.yaml"
+    calendar: Path | None = None
+    model: Path | None = None
+    confidence_threshold: float = 0.5
+    duplicate_window_days: int = 7
+    web_host: str = "127.0.0.1"
+    web_port: int = 8080
+    public_url: str = ""
+
+    @property
+    def sandbox(self) -> bool:
+        """No token: run against the local Bot API double instead of Telegram."""
+        return not self.token
+
+
+_TOKEN = re.compile(r"^\d+:[A-Za-z0-9_-]{20,}$")
+
+
+def read_dotenv(path: Path) -> dict[str, str]:
+    """KEY=VALUE lines; # comments; optional quotes. Real environment variables win."""
+    values: dict[str, str] = {}
+    if not path.is_file():
+        return values
+    for n, raw in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+        line = raw.strip()
+        if not line or line.startswith("#"):
+            continue
+        key, sep, value = line.partition("=")
+        if not sep:
+            raise ConfigError(f"{path}:{n}: expected KEY=VALUE, got {line!r}")
+        values[key.strip().removeprefix("export ").strip()] = value.strip().strip("'\"")
+    return values
+
+
+def load_settings(env: dict[str, str] | None = None, dotenv: Path | None = ROOT / ".env") -> Settings:
+    values = read_dotenv(dotenv) if dotenv else {}
+    values.update(os.environ if env is None else env)
+
+    def get(name: str) -> str | None:
+        v = values.get(name, "").strip()
+        return v or None
+
+    token = get("TELEGRAM_BOT_TOKEN")
+    if token and not _TOKEN.match(token):
+        raise ConfigError("TELEGRAM_BOT_TOKEN: does not look like a bot token (digits:secret, from @BotFather)")
+    base = get("TELEGRAM_API_BASE_URL") or Settings.api_base_url
+    if not re.match(r"^https?://[^\s/]+", base):
+        raise ConfigError(f"TELEGRAM_API_BASE_URL: expected an http(s) URL such as {Settings.api_base_url}, got {base!r}")
+    db_url = get("DATABASE_URL") or Settings.database_url
+    if not re.match(r"^(sqlite|postgres(ql)?)(\+\w+)?://", db_url):
+        raise ConfigError(f"DATABASE_URL: expected sqlite:///path.db or postgresql://user@host/db, got {db_url!r}")
+
+    def path(name: str, default: Path | None) -> Path | None:
+        v = get(name)
+        if v is None:
+            return default
+        p = Path(v)
+        if not p.is_file():
+            raise ConfigError(f"{name}: file not found: {v}")
+        return p
+
+    def number(name: str, default, kind, lo, hi):
+        v = get(name)
+        if v is None:
+            return default
+        try:
+            n = kind(v)
+        except ValueError:
+            raise ConfigError(f"{name}: expected a number between {lo} and {hi}, got {v!r}") from None
+        if not lo <= n <= hi:
+            raise ConfigError(f"{name}: expected a number between {lo} and {hi}, got {v!r}")
+        return n
+
+    return Settings(
+        token=token,
+        api_base_url=base.rstrip("/"),
+        database_url=db_url,
+        catalogue=path("GRIDBOT_CATALOGUE", Settings.catalogue),
+        county=path("GRIDBOT_COUNTY", Settings.county),
+        calendar=path("GRIDBOT_CALENDAR", None),
+        model=path("GRIDBOT_MODEL", None),
+        confidence_threshold=number("GRIDBOT_CONFIDENCE_THRESHOLD", Settings.confidence_threshold, float, 0.0, 1.0),
+        duplicate_window_days=number("GRIDBOT_DUPLICATE_WINDOW_DAYS", Settings.duplicate_window_days, int, 0, 365),
+        web_host=get("GRIDBOT_WEB_HOST") or Settings.web_host,
+        web_port=number("GRIDBOT_WEB_PORT", Settings.web_port, int, 1, 65535),
+        public_url=(get("GRIDBOT_PUBLIC_URL") or "").rstrip("/"),
+    )

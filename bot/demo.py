@@ -1,0 +1,95 @@
+"""`gridbot demo`: the whole loop as a scripted conversation through the Bot API double, printed as a
+transcript. Uses a throw-away SQLite database, the shipped catalogue and the demo county; exits 0 when
+every step produced what it should (a missing step is an error, not a quiet transcript).
+"""
+
+from __future__ import annotations
+
+import sys
+import tempfile
+from dataclasses import replace
+from pathlib import Path
+
+from bot import texts
+from bot.config import Settings, load_settings
+from bot.sandbox import LocalBot
+
+RESIDENT, STAFF, DISPATCHER = 1001, 2001, 3001
+
+
+class Transcript:
+    """Prints every message, user's and bot's, in order, once (edits are shown as edits)."""
+
+    def __init__(self, local: LocalBot, out=sys.stdout) -> None:
+        self.local = local
+        self.out = out
+        self.seq = 0
+        self.names: dict[int, str] = {}
+
+    def flush(self) -> None:
+        state = self.local.double.state(self.seq)
+        self.seq = state["seq"]
+        chats = {c["id"]: c.get("title") or "私聊" for c in state["chats"]}
+        users = {u["id"]: u["first_name"] for u in state["users"]}
+        for change in state["messages"]:
+            m = change["message"]
+            chat = chats.get(change["chat_id"], str(change["chat_id"]))
+            who = texts.BOT_NAME if change["from_bot"] else users.get(m["from"]["id"], str(m["from"]["id"]))
+            edited = "（更新）" if "edit_date" in m else ""
+            body = (m.get("text") or m.get("caption") or "").replace("\n", "\n      ")
+            self.out.write(f"\n[{chat}] {who}{edited}:\n      {body}\n")
+            buttons = [b["text"] for row in (m.get("reply_markup") or {}).get("inline_keyboard", []) for b in row]
+            if buttons:
+                self.out.write("      " + " ".join(f"[{b}]" for b in buttons) + "\n")
+        self.out.flush()
+
+
+async def play(settings: Settings | None = None) -> int:
+    settings = settings or load_settings()
+    with tempfile.TemporaryDirectory() as tmp:
+        settings = replace(settings, database_url=f"sqlite:///{Path(tmp) / 'demo.db'}", token=None)
+        local = await LocalBot.start(settings)
+        try:
+            return await _script(local, Transcript(local))
+        finally:
+            await local.stop()
+            await local.double.stop()
+            await local.svc.db.dispose()
+
+
+async def _script(local: LocalBot, t: Transcript) -> int:
+    async def step(title: str, action) -> None:
+        t.out.write(f"\n━━ {title} ━━\n")
+        await action
+        t.flush()
+
+    await step("居民发来一句话", local.say(RESIDENT, "我家楼下有人私搭乱建，在院子里加盖了一个大棚子，占了消防通道"))
+    await step("居民确认提交", local.press(RESIDENT, RESIDENT, texts.BTN_SUBMIT))
+    number = local.find(RESIDENT, "工单号：")["text"].split("工单号：")[1].split()[0]
+    lead_chat = _lead_card_chat(local, number)
+    if lead_chat is None:
+        print(f"demo: ticket {number} did not reach a department's group", file=sys.stderr)
+        return 1
+    card = local.last(lead_chat)
+    staff = next(c for c in local.double.state()["chats"] if c["id"] == lead_chat)["members"]
+    staff_id = next(m for m in staff if m != local.double.bot_id)
+    await step("部门签收", local.press(lead_chat, staff_id, texts.BTN_ACCEPT, message_id=card["message_id"]))
+    await step("部门回复卡片，进展转告居民",
+               local.say(staff_id, "已安排执法队员明天上午到现场核查", chat_id=lead_chat, reply_to=card["message_id"]))
+    await step("部门办结", local.press(lead_chat, staff_id, texts.BTN_RESOLVE, message_id=card["message_id"]))
+    prompt = local.last(lead_chat)
+    await step("部门填写办理结果", local.say(staff_id, "违建棚子已拆除，消防通道已恢复畅通", chat_id=lead_chat,
+                                           reply_to=prompt["message_id"]))
+    await step("居民查看工单", local.say(RESIDENT, f"/t {number}"))
+    ok = "已办结" in "".join(local.texts(RESIDENT))
+    t.out.write(f"\n{'✔ 全流程完成' if ok else '✘ 流程未完成'}：工单 {number}\n")
+    return 0 if ok else 1
+
+
+def _lead_card_chat(local: LocalBot, number: str) -> int | None:
+    """The group whose card for `number` has the lead's buttons (cooperating cards have no 退回)."""
+    for chat in local.double.state()["chats"]:
+        for m in local.double.bot_messages(chat["id"]) if chat["id"] < 0 else ():
+            if number in (m.get("text") or "") and texts.BTN_RETURN in str(m.get("reply_markup")):
+                return chat["id"]
+    return None

@@ -1,0 +1,143 @@
+"""一端受理: a resident's words become a draft (what the bot understood), then a ticket on 提交.
+
+The draft is stored, so a restart between "here is what I understood" and the resident's button press
+loses nothing. Duplicates of an open ticket in the same grid are offered to be joined (附议).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+from sqlmodel import col, select
+
+from bot import texts
+from bot.workflow import OPEN_STATES, NotFound, Workflow, WorkflowError
+from nlp.catalogue import Catalogue
+from nlp.classifier import Classifier
+from nlp.similarity import similarity
+from storage.db import Database
+from storage.models import Department, Draft, Grid, Member, Ticket
+
+MIN_LENGTH = 4
+MAX_LENGTH = 1500
+DUPLICATE_SIMILARITY = 0.45
+
+
+def validate_text(text: str | None) -> str:
+    """The request text, stripped; WorkflowError with a polite reply if it can't be a request."""
+    text = (text or "").strip()
+    if not text:
+        raise WorkflowError(texts.EMPTY_TEXT)
+    if len(text) < MIN_LENGTH:
+        raise WorkflowError(texts.TOO_SHORT)
+    if len(text) > MAX_LENGTH:
+        raise WorkflowError(texts.TOO_LONG.format(length=len(text), limit=MAX_LENGTH))
+    return text
+
+
+@dataclass
+class DraftView:
+    draft: Draft
+    confident: bool
+    duplicates: list[Ticket] = field(default_factory=list)
+    township: str | None = None  # the resident's own township: who 属地 is for them
+
+
+class Intake:
+    def __init__(self, db: Database, workflow: Workflow, classifier: Classifier, catalogue: Catalogue,
+                 threshold: float, duplicate_window: timedelta) -> None:
+        self.db = db
+        self.workflow = workflow
+        self.classifier = classifier
+        self.catalogue = catalogue
+        self.threshold = threshold
+        self.duplicate_window = duplicate_window
+
+    async def draft(self, member: Member, text: str, *, photo_file_id: str | None = None,
+                    latitude: float | None = None, longitude: float | None = None) -> DraftView:
+        text = validate_text(text)
+        result = self.classifier.classify(text)
+        top = result.top
+        confident = result.confident(self.threshold)
+        draft = Draft(member_id=member.id, text=text, photo_file_id=photo_file_id, latitude=latitude,
+                      longitude=longitude, matter_code=top.code if confident else None,
+                      confidence=top.confidence if top else None, emergency=result.emergency,
+                      candidates=[c.code for c in result.candidates], created_at=self.workflow.now())
+        async with self.db.session() as s:
+            s.add(draft)
+        duplicates = await self.duplicates(member, draft) if confident else []
+        return DraftView(draft, confident, duplicates, await self.township_of(member))
+
+    async def township_of(self, member: Member) -> str | None:
+        if member.grid_id is None:
+            return None
+        async with self.db.session() as s:
+            row = (await s.exec(select(Department.name).join(Grid, Grid.township_id == Department.id)
+                                .where(Grid.id == member.grid_id))).first()
+        return row
+
+    async def duplicates(self, member: Member, draft: Draft) -> list[Ticket]:
+        """Open tickets of the same matter in the same grid, recent, with similar text."""
+        if member.grid_id is None or draft.matter_code is None:
+            return []
+        since = self.workflow.now() - self.duplicate_window
+        async with self.db.session() as s:
+            rows = (await s.exec(select(Ticket).where(
+                Ticket.grid_id == member.grid_id, Ticket.matter_code == draft.matter_code,
+                col(Ticket.state).in_(OPEN_STATES), Ticket.created_at >= since,
+                Ticket.reporter_id != member.id).order_by(col(Ticket.id).desc()).limit(20))).all()
+        scored = sorted(((similarity(draft.text, t.text), t) for t in rows), key=lambda p: -p[0])
+        return [t for score, t in scored if score >= DUPLICATE_SIMILARITY][:3]
+
+    async def _open_draft(self, s, draft_id: int, member: Member) -> Draft:
+        draft = await s.get(Draft, draft_id)
+        if draft is None or draft.member_id != member.id or draft.status != "open":
+            raise NotFound(texts.DRAFT_GONE)
+        return draft
+
+    async def pick(self, draft_id: int, member: Member, matter_code: str | None) -> DraftView:
+        """换一类: the resident chose a matter (or None: let a dispatcher decide)."""
+        if matter_code is not None and matter_code not in self.catalogue.matters:
+            raise NotFound(texts.ERR_FORGED)
+        async with self.db.session() as s:
+            draft = await self._open_draft(s, draft_id, member)
+            draft.matter_code = matter_code
+            draft.confidence = None
+            s.add(draft)
+        return DraftView(draft, matter_code is not None, township=await self.township_of(member))
+
+    async def get(self, draft_id: int, member: Member) -> Draft:
+        async with self.db.session() as s:
+            return await self._open_draft(s, draft_id, member)
+
+    async def cancel(self, draft_id: int, member: Member) -> None:
+        async with self.db.session() as s:
+            draft = await self._open_draft(s, draft_id, member)
+            draft.status = "cancelled"
+            s.add(draft)
+
+    async def submit(self, draft_id: int, member: Member) -> Ticket:
+        """提交: the draft becomes a ticket in the same transaction that closes the draft."""
+        async with self.db.session() as s:
+            draft = await self._open_draft(s, draft_id, member)
+            ticket = await self.workflow.submit(
+                member, draft.text, matter_code=draft.matter_code, confidence=draft.confidence,
+                emergency=draft.emergency, photo_file_id=draft.photo_file_id, latitude=draft.latitude,
+                longitude=draft.longitude, candidates=draft.candidates, session=s)
+            draft.status = "submitted"
+            draft.ticket_id = ticket.id
+            s.add(draft)
+        self.workflow.committed()
+        return ticket
+
+    async def join(self, draft_id: int, member: Member, ticket_id: int) -> Ticket:
+        """加入该工单: become a co-reporter of the open duplicate instead of filing a new ticket."""
+        async with self.db.session() as s:
+            draft = await self._open_draft(s, draft_id, member)
+            draft.status = "submitted"
+            draft.ticket_id = ticket_id
+            s.add(draft)
+            ticket = await self.workflow.join(ticket_id, member, session=s)
+        self.workflow.committed()
+        return ticket

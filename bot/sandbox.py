@@ -1,0 +1,122 @@
+"""The real bot wired to an in-process Bot API double: the sandbox (`make run` with no token), the scripted
+demo (`make demo`) and the end-to-end tests all use this one class.
+
+The bot is exactly the production one; it reaches the double through PTB's base_url. The county's people
+and department groups become personas of the double, so the chat page can play any of them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+from pathlib import Path
+
+from sqlmodel import col, select
+from telegram import Update
+from telegram.ext import Application, TypeHandler
+
+from bot import app as assembly
+from bot import texts
+from bot.config import Settings
+from bot.directory import load_county
+from bot.scheduler import SWEEP_SECONDS
+from bot.double.server import BotApiDouble
+from storage.db import Database
+from storage.models import Department, DepartmentKind, Member, Role, utcnow
+
+GUEST_ID = 9_000_001  # a resident the county file does not know, to show first contact
+
+
+class LocalBot:
+    def __init__(self, svc: assembly.Services, double: BotApiDouble, app: Application) -> None:
+        self.svc = svc
+        self.double = double
+        self.app = app
+        self.processed: set[int] = set()
+        self._before = double.last_update_id  # updates a previous bot on this double already handled
+        app.add_handler(TypeHandler(Update, self._mark), group=100)  # runs after every other handler
+
+    @classmethod
+    async def start(cls, settings: Settings, *, db: Database | None = None, now: Callable[[], datetime] = utcnow,
+                    double: BotApiDouble | None = None, host: str = "127.0.0.1", port: int = 0,
+                    spec_path: Path | None = None, sweep_seconds: float | None = SWEEP_SECONDS) -> LocalBot:
+        """Build the services, load the county file (idempotent), start the double and the bot."""
+        svc = await assembly.build_services(settings, now=now, db=db)
+        await load_county(svc.db, svc.catalogue, settings.county)
+        double = double or BotApiDouble(spec_path=spec_path)
+        await register_personas(svc, double)
+        if not double.running:
+            await double.start(host, port)
+        app = assembly.build_application(svc, double.token, double.base_url, double.base_file_url)
+        local = cls(svc, double, app)
+        await assembly.start(app, poll_timeout=1, sweep_seconds=sweep_seconds)
+        return local
+
+    async def stop(self) -> None:
+        await assembly.stop(self.app)
+
+    @property
+    def url(self) -> str:
+        return self.double.url + "/"
+
+    async def _mark(self, update: Update, _context) -> None:
+        self.processed.add(update.update_id)
+
+    # -- driving it, as a person would --------------------------------------------------------
+    async def settle(self, timeout: float = 10.0) -> None:
+        """Wait until every update sent so far is handled and every owed message delivered."""
+        def handled() -> bool:
+            last = self.double.last_update_id
+            return last is None or last == self._before or last in self.processed
+
+        await self.double.wait_for(handled, timeout=timeout)
+        await self.svc.sender.drain(timeout=timeout)
+
+    async def say(self, user_id: int, text: str, chat_id: int | None = None, reply_to: int | None = None) -> dict:
+        message = self.double.send_text(chat_id or user_id, user_id, text, reply_to_message_id=reply_to)
+        await self.settle()
+        return message
+
+    async def press(self, chat_id: int, user_id: int, label: str, message_id: int | None = None) -> None:
+        self.double.press_button(chat_id, user_id, label, message_id=message_id)
+        await self.settle()
+
+    def last(self, chat_id: int) -> dict:
+        return self.double.last_bot_message(chat_id)
+
+    def find(self, chat_id: int, fragment: str) -> dict:
+        """The newest bot message in the chat whose text contains `fragment` (AssertionError if none)."""
+        for m in reversed(self.double.bot_messages(chat_id)):
+            if fragment in (m.get("text") or m.get("caption") or ""):
+                return m
+        raise AssertionError(f"no bot message with {fragment!r} in chat {chat_id}:\n{self.double.dump()}")
+
+    def texts(self, chat_id: int) -> list[str]:
+        return [m.get("text") or m.get("caption") or "" for m in self.double.bot_messages(chat_id)]
+
+    async def submit(self, user_id: int, text: str) -> str:
+        """A resident writes one sentence and presses 提交; returns the ticket number."""
+        await self.say(user_id, text)
+        await self.press(user_id, user_id, texts.BTN_SUBMIT)
+        return self.find(user_id, "工单号：")["text"].split("工单号：")[1].split()[0]
+
+
+async def register_personas(svc: assembly.Services, double: BotApiDouble) -> None:
+    """Every member becomes a user of the double; every bound department chat a group of its staff."""
+    async with svc.db.session() as s:
+        members = (await s.exec(select(Member))).all()
+        departments = (await s.exec(select(Department))).all()
+    names = {d.id: d.name for d in departments}
+    for m in members:  # staff are shown with their department: that is who they act for
+        label = names.get(m.department_id, "") if m.role == Role.STAFF else texts.ROLE.get(m.role, "")
+        double.add_user(m.telegram_id, m.name or str(m.telegram_id), role_label=label)
+    double.add_user(GUEST_ID, texts.SANDBOX_GUEST, role_label=texts.ROLE["resident"])
+    command = [m.telegram_id for m in members if m.role in (Role.DISPATCHER, Role.ADMIN)]
+    for d in departments:
+        staff = [m.telegram_id for m in members if m.department_id == d.id]
+        if d.kind == DepartmentKind.LEADERSHIP:
+            staff = command  # so the sandbox can show what reaches the leadership chat
+        if d.chat_id is not None:
+            double.add_group(d.chat_id, d.name, members=staff)
+        if d.supervisor_chat_id is not None:
+            double.add_group(d.supervisor_chat_id, texts.SUPERVISOR_CHAT.format(dept=d.name))

@@ -1,0 +1,284 @@
+"""Every user-visible string, in one module, so wording can be reviewed and changed in one place.
+
+Plain text (no parse_mode): user text is never interpreted as markup, so nothing needs escaping.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+TZ = ZoneInfo("Asia/Shanghai")
+
+BOT_NAME = "网格通"
+
+STATE = {
+    "received": "受理（待分派）",
+    "dispatched": "已派单",
+    "accepted": "已签收",
+    "returned": "已退回（待重新分派）",
+    "resolved": "已办结（待回访）",
+    "reopened": "重办",
+    "rated": "已评价",
+    "closed": "已关闭（未评价）",
+}
+
+ROLE = {
+    "resident": "居民",
+    "grid_worker": "网格员",
+    "staff": "部门工作人员",
+    "dispatcher": "调度员",
+    "admin": "管理员",
+}
+
+EVENT = {
+    "submitted": "受理",
+    "dispatched": "派单",
+    "accepted": "签收",
+    "cooperate_accepted": "协办签收",
+    "returned": "退回",
+    "upheld": "维持原派单",
+    "rerouted": "重新派单",
+    "note": "进展",
+    "resolved": "办结",
+    "co_reporter": "附议",
+    "emergency": "紧急预警",
+    "arrived": "到场报到",
+    "extension_requested": "申请延期",
+    "extension_approved": "批准延期",
+    "extension_refused": "不批准延期",
+    "reminded": "催办",
+    "escalated": "督办",
+    "escalated2": "领导督办",
+    "callback_asked": "回访",
+    "callback_reminded": "回访提醒",
+    "rated": "评价",
+    "reopened": "重办",
+    "comment": "群众意见",
+    "closed": "关闭（未评价）",
+}
+
+# -- buttons ------------------------------------------------------------------------------------
+BTN_SUBMIT = "✅ 提交"
+BTN_OTHER = "🔄 换一类"
+BTN_CANCEL = "✖ 取消"
+BTN_HUMAN = "🙋 交给人工分派"
+BTN_ACCEPT = "签收"
+BTN_RETURN = "退回"
+BTN_RESOLVE = "办结"
+BTN_UPHOLD = "维持原派单"
+BTN_BROWSE = "📂 按类别选择事项"
+BTN_BACK = "↩ 返回类别"
+BTN_JOIN = "➕ 加入该工单"
+BTN_NEW = "🆕 仍然新建"
+
+# -- resident -----------------------------------------------------------------------------------
+START = (
+    f"您好，这里是{BOT_NAME}——县乡“属地管理”一端受理平台。\n\n"
+    "直接用一句话告诉我您遇到的问题（可附照片或位置），例如：\n"
+    "“小区门口路灯坏了一个星期了”\n"
+    "我会识别事项、派给负责的部门，并给您一个工单号。\n\n"
+    "/my 查看我的工单\n/t 工单号 查看某个工单的进展\n/help 使用说明"
+)
+HELP = START
+UNDERSTOOD = (
+    "我理解您反映的是：\n"
+    "事项：{matter}\n"
+    "主办部门：{lead}\n"
+    "{cooperate}"
+    "\n您的描述：{text}\n\n"
+    "确认无误请点“提交”。"
+)
+UNDERSTOOD_COOP = "协办：{names}\n"
+NOT_SURE = (
+    "您的描述：{text}\n\n"
+    "我还不能确定这属于哪一类事项。您可以点“换一类”自己选择，或直接提交，由指挥中心调度员人工分派。"
+)
+CHOOSE_OTHER = "请选择最接近的事项："
+DRAFT_CANCELLED = "已取消，没有提交任何内容。"
+DRAFT_GONE = "这条诉求已处理过或已过期，请重新发送您的问题。"
+SUBMITTED = "已提交。工单号：{number}\n当前状态：{state}\n\n我们会在每个环节通知您，也可以随时发送 /t {number} 查看进展。"
+SUBMITTED_TO_HUMAN = "已提交。工单号：{number}\n将由指挥中心调度员人工分派，请留意后续通知。"
+EMERGENCY = (
+    "⚠️ 您反映的情况可能危及人身安全！\n"
+    "请立即拨打：火警 119，急救 120，报警 110。\n"
+    "我们已同时通知指挥中心。"
+)
+EMPTY_TEXT = "请用文字描述您遇到的问题，例如：“小区门口的路灯坏了”。"
+TOO_SHORT = "描述太短了，请多写几个字，说明是什么问题、在哪里。"
+TOO_LONG = "描述太长了（{length} 字），请精简到 {limit} 字以内后重新发送。"
+UNSUPPORTED = "暂时只能处理文字、照片和位置。请用文字描述您的问题。"
+UNKNOWN_COMMAND = "没有这个命令。可用命令：/start /my /t 工单号 /help"
+PHOTO_SAVED = "照片已收到，请再用一句话描述问题。"
+LOCATION_SAVED = "位置已收到（{lat:.5f}, {lon:.5f}），会附在您下一条诉求里。请用一句话描述问题。"
+NO_TICKETS = "您还没有提交过工单。直接发一句话描述问题即可。"
+MY_TICKETS_HEAD = "您的工单（最近 {n} 件）："
+MY_TICKET_LINE = "{number}｜{state}｜{matter}"
+T_USAGE = "请发送 /t 加工单号，例如：/t 20261126-0007"
+T_NOT_FOUND = "没有找到工单 {number}，或您无权查看。"
+TICKET_VIEW = "工单 {number}\n状态：{state}\n事项：{matter}\n主办：{lead}\n诉求：{text}{result}\n\n办理记录：\n{history}"
+TICKET_RESULT = "\n办理结果：{result}"
+HISTORY_LINE = "{at} {kind}{who}{note}"
+UNCLASSIFIED = "待分派"
+
+# -- notices to the reporter --------------------------------------------------------------------
+N_DISPATCHED = "工单 {number} 已派至【{lead}】办理。"
+N_ACCEPTED = "工单 {number} 已由【{dept}】签收，正在办理。"
+N_NOTE = "工单 {number} 办理进展（{dept}）：\n{text}"
+N_RESOLVED = "工单 {number} 已办结（{dept}）。\n办理结果：{result}"
+
+# -- department group ---------------------------------------------------------------------------
+CARD = (
+    "【工单 {number}】{state}\n"
+    "事项：{matter}\n"
+    "主办：{lead}{cooperate}\n"
+    "网格：{grid}\n"
+    "诉求：{text}\n"
+    "{extra}"
+    "时限：{limits}"
+)
+CARD_COOP_LINE = "\n协办：{names}"
+CARD_ROLE_COOP = "（本部门为协办单位）\n"
+CARD_PHOTO = "附照片\n"
+CARD_LOCATION = "位置：{lat:.5f}, {lon:.5f}\n"
+CARD_RESULT = "办理结果：{result}\n"
+CARD_REASON = "退回理由：{reason}\n"
+LIMIT_ACCEPT = "签收 {due} 前"
+LIMIT_RESOLVE = "办结 {due} 前"
+LIMIT_DONE = "已办结 {at}"
+NO_GRID = "未指定"
+TOWNSHIP_LABEL = "属地镇街"
+ASK_RETURN_REASON = "{who}，请回复本消息填写退回工单 {number} 的理由（必填）。"
+ASK_RESULT = "{who}，请回复本消息填写工单 {number} 的办理结果。"
+RETURN_REASON_EMPTY = "退回理由不能为空，请回复上面的提示消息填写理由。"
+RESULT_EMPTY = "办理结果不能为空，请回复上面的提示消息填写结果。"
+DONE_ACCEPT = "已签收。"
+DONE_RETURN = "已退回指挥中心，等待调度员决定。"
+DONE_RESOLVE = "已办结，已通知群众。"
+DONE_NOTE = "已转告群众。"
+NOT_YOUR_DEPARTMENT = "您不是本部门工作人员，不能操作此工单。"
+GROUP_NOT_BOUND = "本群尚未绑定部门。请管理员发送邀请链接完成绑定。"
+
+# -- command center ------------------------------------------------------------------------------
+DISPATCH_CARD = (
+    "【待分派 {number}】\n"
+    "诉求：{text}\n"
+    "网格：{grid}\n"
+    "{reason}"
+    "系统建议：{suggestion}\n"
+    "请选择事项："
+)
+DISPATCH_REASON_LOW = "原因：识别把握不足\n"
+DISPATCH_REASON_RETURN = "原因：【{dept}】退回——{reason}\n"
+DISPATCH_REASON_NO_LEAD = "原因：主办部门【{dept}】尚未绑定工作群\n"
+DISPATCH_DONE = "【已分派 {number}】{matter} → {lead}（{who}）"
+EMERGENCY_ALERT = "⚠️ 紧急预警：工单 {number}\n诉求：{text}\n网格：{grid}\n已提示群众拨打 110/119/120，请立即处置。"
+DONE_DISPATCH = "已派单。"
+BROWSE_CATEGORIES = "【待分派 {number}】\n诉求：{text}\n\n请选择类别："
+BROWSE_MATTERS = "【待分派 {number}】\n诉求：{text}\n\n{category}——请选择事项："
+NOT_DISPATCHER = "只有调度员可以分派工单。"
+
+# -- admin ---------------------------------------------------------------------------------------
+ADMIN_ONLY = "只有管理员可以使用这个命令。"
+INVITE_USAGE = (
+    "用法：\n"
+    "/invite group 部门代码 —— 生成把工作群绑定到部门的链接\n"
+    "/invite staff 部门代码 —— 生成部门工作人员邀请链接\n"
+    "/invite grid_worker 网格代码 —— 生成网格员邀请链接\n"
+    "/invite dispatcher —— 生成调度员邀请链接\n"
+    "/invite admin —— 生成管理员邀请链接\n"
+    "/departments 查看部门代码，/grids 查看网格代码"
+)
+INVITE_UNKNOWN_DEPARTMENT = "没有代码为 {code} 的部门。发送 /departments 查看。"
+INVITE_UNKNOWN_GRID = "没有代码为 {code} 的网格。发送 /grids 查看。"
+INVITE_LINK = "邀请链接（{what}，{hours} 小时内有效，可用 {uses} 次）：\n{link}"
+INVITE_WHAT_GROUP = "把工作群绑定到【{dept}】：请把机器人拉进该群后，在群里打开此链接"
+INVITE_WHAT_ROLE = "{role}{where}"
+INVITE_INVALID = "邀请码无效或已过期，请向管理员重新索取。"
+BOUND_GROUP = "本群已绑定为【{dept}】工作群。工单卡片将发到这里。"
+BOUND_ROLE = "您已登记为：{role}{where}。"
+DEPARTMENTS_LIST = "部门代码：\n{lines}"
+GRIDS_LIST = "网格代码：\n{lines}"
+NOTHING = "（无）"
+
+# -- errors --------------------------------------------------------------------------------------
+ERR_ILLEGAL = "工单 {number} 当前状态为“{state}”，不能{action}。"
+ERR_NOT_FOUND = "没有找到这个工单。"
+ERR_FORGED = "这个按钮已失效，请刷新后重试。"
+ERR_NOT_ALLOWED = "您没有权限执行这个操作。"
+ERR_INTERNAL = "抱歉，系统暂时出了点问题，您的操作没有生效，请稍后再试。"
+ACTION = {
+    "dispatch": "派单",
+    "accept": "签收",
+    "return": "退回",
+    "resolve": "办结",
+    "note": "补充进展",
+    "uphold": "维持原派单",
+    "arrive": "报到",
+    "extend": "申请延期",
+    "decide_extension": "审批延期",
+    "rate": "评价",
+    "reopen": "重办",
+    "close": "关闭",
+}
+
+
+def local(dt: datetime | None, fmt: str = "%m-%d %H:%M") -> str:
+    """Display a UTC datetime in county local time."""
+    return dt.astimezone(TZ).strftime(fmt) if dt else ""
+
+# -- command menu (private chats) ----------------------------------------------------------------
+COMMANDS = [
+    ("start", "开始使用 / 使用说明"),
+    ("my", "我的工单"),
+    ("t", "查看工单进展：/t 工单号"),
+    ("help", "帮助"),
+]
+
+SANDBOX_GUEST = "新居民"
+SUPERVISOR_CHAT = "{dept}·分管领导"
+
+# -- clocks, ladder, callback, extensions (issue: clocks that never forget) -----------------------
+STAGE = {"accept": "签收", "arrive": "到场报到", "resolve": "办结", "callback": "回访"}
+LADDER_REMIND = "【催办】工单 {number}（{matter}）{stage}时限 {due} 即将到期，请抓紧办理。"
+LADDER_ESCALATE = "【督办】工单 {number}（{matter}）：【{dept}】已超过{stage}时限（{due}），请督促办理。"
+LADDER_ESCALATE2 = "【领导督办】工单 {number}（{matter}）：【{dept}】{stage}严重超时（时限 {due}），请领导督办。"
+CALLBACK_ASK = "【回访】工单 {number} 已办结。\n办理结果：{result}\n\n请问您反映的问题解决了吗？"
+CALLBACK_ASK_AGAIN = "【回访提醒】工单 {number} 还在等您的评价：问题解决了吗？"
+CALLBACK_SATISFACTION = "工单 {number}：您对办理结果满意吗？"
+CALLBACK_THANKS = "感谢您的评价（{solved}，{satisfaction}）。"
+CALLBACK_REOPENED = "感谢您的反馈（{solved}，{satisfaction}）。工单 {number} 已转回【{dept}】重新办理（重办），我们会继续跟进。"
+CALLBACK_COMMENT = "如有补充意见，请回复本消息（可不填）。"
+CALLBACK_COMMENT_SAVED = "您的意见已记录，谢谢！"
+CALLBACK_CLOSED = "工单 {number} 因未收到评价已关闭（未评价）。如问题仍未解决，请重新反映。"
+CALLBACK_ALREADY = "您已评价过这个工单，谢谢！"
+BTN_SOLVED = "已解决"
+BTN_UNSOLVED = "未解决"
+SATISFACTION = {"satisfied": "满意", "basic": "基本满意", "dissatisfied": "不满意"}
+SOLVED = {True: "已解决", False: "未解决"}
+N_REOPENED_CARD = "【重办】群众反馈：{solved}，{satisfaction}{comment}"
+N_COMMENT_TO_DEPARTMENT = "工单 {number} 群众补充意见：{comment}"
+BTN_ARRIVE = "报到"
+BTN_EXTEND = "申请延期"
+ASK_ARRIVAL = "{who}，请回复本消息发送现场位置完成报到（📎 → 位置）。"
+ARRIVAL_NEEDS_LOCATION = "报到需要现场位置，请回复上面的提示消息发送位置（📎 → 位置）。"
+DONE_ARRIVE = "已报到。"
+N_ARRIVED = "工单 {number}：【{dept}】工作人员已到达现场。"
+CARD_ARRIVED = "已报到：{at}\n"
+LIMIT_ARRIVE = "到场 {due} 前"
+ASK_EXTENSION = "{who}，请回复本消息填写新的办结期限和理由，例如：12-10 等待配件到货。"
+EXTENSION_BAD = "请按“月-日 理由”填写，例如：12-10 等待配件到货。新期限须晚于当前期限（{due}），且不超过 {days} 天后。"
+EXTENSION_PENDING = "该工单已有待审批的延期申请。"
+DONE_EXTENSION = "延期申请已提交指挥中心审批。"
+EXTENSION_CARD = "【延期申请 {number}】{matter}\n申请部门：{dept}\n现办结期限：{old}\n申请延至：{new}\n理由：{reason}"
+BTN_APPROVE = "批准延期"
+BTN_REFUSE = "不批准"
+EXTENSION_DECIDED = "【延期申请 {number}】{decision}（{who}）"
+EXTENSION_APPROVED = "已批准"
+EXTENSION_REFUSED = "未批准"
+N_EXTENSION_APPROVED_DEPT = "工单 {number} 延期申请已批准，办结期限延至 {due}。"
+N_EXTENSION_REFUSED_DEPT = "工单 {number} 延期申请未获批准，请按原期限 {due} 办结。"
+N_EXTENSION_RESIDENT = "工单 {number}：经审批，办理期限延长至 {due}。原因：{reason}"
+NO_EXTENSION = "没有待审批的延期申请。"
+ASK_UPHOLD_NOTE = "{who}，请回复本消息填写维持原派单的意见（将转给【{dept}】）。"
+CARD_DISPATCHER_NOTE = "调度员意见：{note}\n"

@@ -1,0 +1,65 @@
+"""Read-only views of tickets for residents, cards and the classifier's history. Never changes state."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlmodel import col, or_, select
+
+from storage.db import Database
+from storage.models import Assignment, AssignmentRole, CoReporter, Department, Event, Member, Outbox, Ticket
+
+
+@dataclass
+class TicketView:
+    ticket: Ticket
+    lead: str | None
+    events: list[tuple[Event, str | None]]  # event, department name
+
+
+class Tickets:
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    async def of_member(self, member: Member, limit: int = 10) -> list[Ticket]:
+        """The member's tickets, as reporter or co-reporter, newest first."""
+        async with self.db.session() as s:
+            joined = select(CoReporter.ticket_id).where(CoReporter.member_id == member.id)
+            rows = await s.exec(select(Ticket).where(or_(Ticket.reporter_id == member.id, col(Ticket.id).in_(joined)))
+                                .order_by(col(Ticket.id).desc()).limit(limit))
+            return list(rows.all())
+
+    async def view(self, number: str, member: Member) -> TicketView | None:
+        """One ticket with its history, only for its reporter and co-reporters."""
+        async with self.db.session() as s:
+            ticket = (await s.exec(select(Ticket).where(Ticket.number == number))).first()
+            if ticket is None:
+                return None
+            co = (await s.exec(select(CoReporter).where(CoReporter.ticket_id == ticket.id,
+                                                        CoReporter.member_id == member.id))).first()
+            if ticket.reporter_id != member.id and co is None:
+                return None
+            lead = (await s.exec(select(Department.name).join(Assignment, Assignment.department_id == Department.id)
+                                 .where(Assignment.ticket_id == ticket.id, Assignment.role == AssignmentRole.LEAD)
+                                 .order_by(col(Assignment.id).desc()))).first()
+            rows = await s.exec(select(Event, Department.name).join(Department, isouter=True,
+                                                                    onclause=Event.department_id == Department.id)
+                                .where(Event.ticket_id == ticket.id).order_by(col(Event.id)))
+            return TicketView(ticket, lead, list(rows.all()))
+
+    async def for_card(self, chat_id: int, message_id: int) -> int | None:
+        """The ticket whose card is message `message_id` in `chat_id` (replies to cards are progress notes)."""
+        async with self.db.session() as s:
+            row = (await s.exec(select(Outbox.ticket_id).where(
+                Outbox.chat_id == chat_id, Outbox.sent_message_id == message_id,
+                Outbox.kind == "card"))).first()
+            return row
+
+    async def labelled_history(self, limit: int = 50_000) -> list[tuple[str, str]]:
+        """(text, matter) pairs a dispatcher confirmed or corrected: training data for the classifier."""
+        async with self.db.session() as s:
+            rows = await s.exec(select(Ticket.text, Event.data).join(Event, Event.ticket_id == Ticket.id)
+                                .where(col(Event.kind).in_(["dispatched", "rerouted"]),
+                                       col(Event.actor_id).is_not(None))
+                                .order_by(col(Event.id)).limit(limit))
+            return [(text, data["matter"]) for text, data in rows.all() if data.get("matter")]

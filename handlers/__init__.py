@@ -1,0 +1,27 @@
+"""Telegram handlers, one module per audience, combined here. They speak Telegram only and call bot/."""
+
+from __future__ import annotations
+
+from telegram import Update
+from telegram.ext import Application, CallbackQueryHandler
+
+from bot import texts
+
+from handlers import admin, department, dispatch, resident
+from handlers.common import Context, on_error
+
+
+async def stale_button(update: Update, context: Context) -> None:
+    """A button whose data no handler knows: forged, or from an older version of the bot."""
+    await update.callback_query.answer(texts.ERR_FORGED, show_alert=True)
+
+
+def register(app: Application) -> None:
+    # Order matters: commands and buttons first, then each audience's messages, private fallbacks last.
+    admin.register(app)
+    resident.register(app)
+    department.register(app)
+    dispatch.register(app)
+    resident.register_fallbacks(app)
+    app.add_handler(CallbackQueryHandler(stale_button))
+    app.add_error_handler(on_error)

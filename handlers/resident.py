@@ -1,0 +1,254 @@
+"""Residents (and grid workers) in their private chat with the bot: write a request, follow tickets.
+
+    text/photo/location ─▶ draft shown back ─▶ 提交 ─▶ ticket number
+                                  │  换一类 ─▶ pick a matter / 交给人工分派
+                                  └─ 取消
+"""
+
+from __future__ import annotations
+
+from telegram import Update
+from telegram.ext import Application, CallbackQueryHandler, CommandHandler, MessageHandler, filters
+
+from bot import actions, texts
+from bot.outbox import build_markup
+from bot.intake import DraftView
+from bot.workflow import WorkflowError
+from handlers import admin
+from handlers.common import Context, acting_member, answers, ask, polite, services, take_answer
+from storage.models import PendingInput
+
+PRIVATE = filters.ChatType.PRIVATE
+MAX_CHOICES = 6
+
+
+async def start(update: Update, context: Context) -> None:
+    """/start greets and explains; /start CODE redeems an invite (deep link)."""
+    if context.args:
+        await admin.redeem(update, context, context.args[0])
+        return
+    await acting_member(update, context)
+    await update.effective_message.reply_text(texts.START)
+
+
+async def help_command(update: Update, context: Context) -> None:
+    await update.effective_message.reply_text(texts.HELP)
+
+
+async def my_tickets(update: Update, context: Context) -> None:
+    """/my: the resident's tickets with their status."""
+    svc = services(context)
+    member = await acting_member(update, context)
+    tickets = await svc.tickets.of_member(member)
+    if not tickets:
+        await update.effective_message.reply_text(texts.NO_TICKETS)
+        return
+    lines = [texts.MY_TICKETS_HEAD.format(n=len(tickets))] + [
+        texts.MY_TICKET_LINE.format(number=t.number, state=texts.STATE[t.state], matter=_matter_name(svc, t.matter_code))
+        for t in tickets]
+    await update.effective_message.reply_text("\n".join(lines))
+
+
+async def show_ticket(update: Update, context: Context) -> None:
+    """/t NUMBER: one ticket with its history (only the reporter and co-reporters)."""
+    if not context.args:
+        await update.effective_message.reply_text(texts.T_USAGE)
+        return
+    svc = services(context)
+    number = context.args[0].strip()
+    view = await svc.tickets.view(number, await acting_member(update, context))
+    if view is None:
+        await update.effective_message.reply_text(texts.T_NOT_FOUND.format(number=number[:20]))
+        return
+    t = view.ticket
+    history = "\n".join(
+        texts.HISTORY_LINE.format(at=texts.local(e.at), kind=texts.EVENT.get(e.kind, e.kind),
+                                  who=f"（{dept}）" if dept else "", note=f"：{e.note}" if e.note else "")
+        for e, dept in view.events)
+    await update.effective_message.reply_text(texts.TICKET_VIEW.format(
+        number=t.number, state=texts.STATE[t.state], matter=_matter_name(svc, t.matter_code),
+        lead=view.lead or texts.UNCLASSIFIED, text=t.text,
+        result=texts.TICKET_RESULT.format(result=t.result) if t.result else "", history=history)[:4096])
+
+
+@polite
+async def request_text(update: Update, context: Context) -> None:
+    """Any text is a request (unless it answers the bot's question): show what was understood."""
+    if await take_answer(update, context):
+        return
+    svc = services(context)
+    member = await acting_member(update, context)
+    message = update.effective_message
+    attachments = await _take_attachments(update, context)
+    view = await svc.intake.draft(member, message.text, **attachments)
+    if view.draft.emergency:
+        await message.reply_text(texts.EMERGENCY)
+    text, rows = render_draft(context, view)
+    await message.reply_text(text, reply_markup=build_markup(rows))
+
+
+@polite
+async def request_photo(update: Update, context: Context) -> None:
+    """A photo with a caption is a request; without one it waits for the next text."""
+    message = update.effective_message
+    photo = message.photo[-1].file_id
+    if message.caption:
+        svc = services(context)
+        attachments = await _take_attachments(update, context)
+        attachments["photo_file_id"] = photo
+        view = await svc.intake.draft(await acting_member(update, context), message.caption, **attachments)
+        text, rows = render_draft(context, view)
+        await message.reply_text(text, reply_markup=build_markup(rows))
+        return
+    await _attach(update, context, photo_file_id=photo)
+    await message.reply_text(texts.PHOTO_SAVED)
+
+
+async def request_location(update: Update, context: Context) -> None:
+    loc = update.effective_message.location
+    await _attach(update, context, latitude=loc.latitude, longitude=loc.longitude)
+    await update.effective_message.reply_text(texts.LOCATION_SAVED.format(lat=loc.latitude, lon=loc.longitude))
+
+
+async def unsupported(update: Update, context: Context) -> None:
+    await update.effective_message.reply_text(texts.UNSUPPORTED)
+
+
+async def unknown_command(update: Update, context: Context) -> None:
+    await update.effective_message.reply_text(texts.UNKNOWN_COMMAND)
+
+
+async def _attach(update: Update, context: Context, **values) -> None:
+    """Keep a photo or location for the resident's next text (a stored prompt, so restarts keep it)."""
+    svc = services(context)
+    chat, user = update.effective_chat.id, update.effective_user.id
+    pending = await svc.prompts.find(chat, user)
+    data = dict(pending.data) if pending is not None and pending.kind == "attach" else {}
+    data.update(values)
+    await svc.prompts.ask(chat, user, "attach", data=data)
+
+
+async def _take_attachments(update: Update, context: Context) -> dict:
+    svc = services(context)
+    pending = await svc.prompts.find(update.effective_chat.id, update.effective_user.id)
+    if pending is None or pending.kind != "attach":
+        return {}
+    await svc.prompts.done(pending.id)
+    return {k: pending.data[k] for k in ("photo_file_id", "latitude", "longitude") if k in pending.data}
+
+
+def render_draft(context: Context, view: DraftView) -> tuple[str, list[list[list[str]]]]:
+    svc = services(context)
+    d = view.draft
+    if view.confident and d.matter_code:
+        matter = svc.catalogue.matter(d.matter_code)
+        coop = [_department_name(svc, c, view.township) for c in matter.cooperate]
+        text = texts.UNDERSTOOD.format(
+            matter=matter.name, lead=_department_name(svc, matter.lead, view.township),
+            cooperate=texts.UNDERSTOOD_COOP.format(names="、".join(coop)) if coop else "", text=d.text)
+    else:
+        text = texts.NOT_SURE.format(text=d.text)
+    rows = [[[f"{texts.BTN_JOIN} {t.number}", actions.draft(actions.JOIN, d.id, str(t.id))]] for t in view.duplicates]
+    rows.append([[texts.BTN_SUBMIT if not view.duplicates else texts.BTN_NEW, actions.draft(actions.SUBMIT, d.id)],
+                 [texts.BTN_OTHER, actions.draft(actions.OTHER, d.id)],
+                 [texts.BTN_CANCEL, actions.draft(actions.CANCEL, d.id)]])
+    return text, rows
+
+
+@polite
+async def draft_button(update: Update, context: Context) -> None:
+    """提交 / 换一类 / pick / 交给人工 / 取消 / 加入 on a draft."""
+    query = update.callback_query
+    payload = actions.parse(query.data)
+    if payload is None:
+        raise WorkflowError(texts.ERR_FORGED)
+    svc = services(context)
+    member = await acting_member(update, context)
+    if payload.action == actions.SUBMIT:
+        ticket = await svc.intake.submit(payload.id, member)
+        template = texts.SUBMITTED if ticket.matter_code else texts.SUBMITTED_TO_HUMAN
+        await query.answer()
+        await query.edit_message_text(template.format(number=ticket.number, state=texts.STATE[ticket.state]))
+    elif payload.action == actions.JOIN and payload.arg and payload.arg.isdigit():
+        ticket = await svc.intake.join(payload.id, member, int(payload.arg))
+        await query.answer()
+        await query.edit_message_text(texts.SUBMITTED.format(number=ticket.number, state=texts.STATE[ticket.state]))
+    elif payload.action == actions.OTHER:
+        draft = await svc.intake.get(payload.id, member)
+        codes = [c for c in draft.candidates if c in svc.catalogue.matters][:MAX_CHOICES]
+        rows = [[[svc.catalogue.matter(c).name, actions.draft(actions.PICK, draft.id, c)]] for c in codes]
+        rows.append([[texts.BTN_HUMAN, actions.draft(actions.HUMAN, draft.id)],
+                     [texts.BTN_CANCEL, actions.draft(actions.CANCEL, draft.id)]])
+        await query.answer()
+        await query.edit_message_text(f"{texts.CHOOSE_OTHER}\n\n{draft.text}", reply_markup=build_markup(rows))
+    elif payload.action in (actions.PICK, actions.HUMAN):
+        view = await svc.intake.pick(payload.id, member, payload.arg if payload.action == actions.PICK else None)
+        text, rows = render_draft(context, view)
+        await query.answer()
+        await query.edit_message_text(text, reply_markup=build_markup(rows))
+    elif payload.action == actions.CANCEL:
+        await svc.intake.cancel(payload.id, member)
+        await query.answer()
+        await query.edit_message_text(texts.DRAFT_CANCELLED)
+    else:
+        raise WorkflowError(texts.ERR_FORGED)
+
+
+@polite
+async def callback_button(update: Update, context: Context) -> None:
+    """回访: 已解决 / 未解决, then 满意 / 基本满意 / 不满意, then an optional comment."""
+    query = update.callback_query
+    payload = actions.parse(query.data)
+    if payload is None or payload.arg is None:
+        raise WorkflowError(texts.ERR_FORGED)
+    svc = services(context)
+    if payload.action == actions.SOLVED and payload.arg in ("y", "n"):
+        ticket = await svc.workflow.precheck(payload.id, await acting_member(update, context), "rate")
+        rows = [[[label, actions.ticket(actions.SATISFIED, ticket.id, payload.arg + key)]
+                 for key, label in texts.SATISFACTION.items()]]
+        await query.answer()
+        await query.edit_message_text(texts.CALLBACK_SATISFACTION.format(number=ticket.number),
+                                      reply_markup=build_markup(rows))
+        return
+    solved, satisfaction = payload.arg[:1], payload.arg[1:]
+    if payload.action != actions.SATISFIED or solved not in ("y", "n"):
+        raise WorkflowError(texts.ERR_FORGED)
+    done = await svc.workflow.rate(payload.id, await acting_member(update, context), solved == "y", satisfaction)
+    await query.edit_message_text(done.reply)
+    await ask(update, context, "comment", texts.CALLBACK_COMMENT, done.ticket.id, placeholder=texts.ACTION["rate"])
+
+
+@answers("comment")
+async def answer_comment(update: Update, context: Context, pending: PendingInput) -> None:
+    svc = services(context)
+    done = await svc.workflow.comment(pending.ticket_id, await acting_member(update, context),
+                                      update.effective_message.text or "")
+    await svc.prompts.done(pending.id)
+    await update.effective_message.reply_text(done.reply)
+
+
+def _matter_name(svc, code: str | None) -> str:
+    return svc.catalogue.matters[code].name if code in svc.catalogue.matters else texts.UNCLASSIFIED
+
+
+def _department_name(svc, code: str, township: str | None = None) -> str:
+    dept = svc.catalogue.departments.get(code)
+    return dept.name if dept else township or texts.TOWNSHIP_LABEL
+
+
+def register(app: Application) -> None:
+    app.add_handler(CommandHandler("start", start, filters=PRIVATE))
+    app.add_handler(CommandHandler("help", help_command, filters=PRIVATE))
+    app.add_handler(CommandHandler("my", my_tickets, filters=PRIVATE))
+    app.add_handler(CommandHandler("t", show_ticket, filters=PRIVATE))
+    app.add_handler(CallbackQueryHandler(draft_button, pattern=r"^d:"))
+    app.add_handler(CallbackQueryHandler(callback_button, pattern=rf"^t:({actions.SOLVED}|{actions.SATISFIED}):"))
+
+
+def register_fallbacks(app: Application) -> None:
+    """Registered last: anything in a private chat that no other handler took."""
+    app.add_handler(MessageHandler(PRIVATE & filters.COMMAND, unknown_command))
+    app.add_handler(MessageHandler(PRIVATE & filters.TEXT, request_text))
+    app.add_handler(MessageHandler(PRIVATE & filters.PHOTO, request_photo))
+    app.add_handler(MessageHandler(PRIVATE & filters.LOCATION, request_location))
+    app.add_handler(MessageHandler(PRIVATE, unsupported))

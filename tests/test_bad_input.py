@@ -1,0 +1,81 @@
+"""Bad input gets a clear, polite reply in Chinese and changes nothing."""
+
+from __future__ import annotations
+
+import pytest
+from sqlmodel import func, select
+
+from storage.models import Draft, Event, Outbox, Ticket
+
+RESIDENT, ZFJ_STAFF = 1001, 2001
+ZFJ = -100101
+
+
+async def counts(bot) -> tuple[int, ...]:
+    async with bot.svc.db.session() as s:
+        return tuple([(await s.exec(select(func.count()).select_from(t))).one() for t in (Ticket, Event, Draft, Outbox)])
+
+
+@pytest.mark.parametrize(("text", "reply"), [
+    ("   ", "请用文字描述"),
+    ("灯坏", "描述太短"),
+    ("路" * 4000, "描述太长"),
+    ("/frobnicate", "没有这个命令"),
+    ("/t", "请发送 /t 加工单号"),
+    ("/t 99999999-9999", "没有找到工单"),
+])
+async def test_bad_text_gets_a_polite_reply_and_changes_nothing(sqlite_bot, text, reply):
+    bot = sqlite_bot
+    before = await counts(bot)
+    await bot.say(RESIDENT, text)
+    assert reply in bot.last(RESIDENT)["text"]
+    assert await counts(bot) == before
+
+
+async def test_a_sticker_gets_a_polite_reply_and_changes_nothing(sqlite_bot):
+    bot = sqlite_bot
+    before = await counts(bot)
+    bot.double.send_sticker(RESIDENT, RESIDENT)
+    await bot.settle()
+    assert "只能处理文字、照片和位置" in bot.last(RESIDENT)["text"]
+    assert await counts(bot) == before
+
+
+@pytest.mark.parametrize(("data", "answer"), [
+    ("zzz", "按钮已失效"),
+    ("t:acc:999999", "没有找到这个工单"),
+    ("t:dsp:1:NOPE", "只有调度员"),
+    ("d:ok:1", "已处理过或已过期"),
+    ("d:pick:1:NOPE", "按钮已失效"),
+    ("t:acc:1:" + "x" * 40, "按钮已失效"),
+])
+async def test_forged_button_data_is_refused_and_changes_nothing(sqlite_bot, data, answer):
+    bot = sqlite_bot
+    await bot.submit(RESIDENT, "我家楼下有人私搭乱建，在院子里加盖了一个大棚子")
+    before = await counts(bot)
+    bot.double.press(ZFJ, bot.last(ZFJ)["message_id"], 1002, data, force=True)
+    await bot.settle()
+    assert answer in bot.double.callback_answers[-1]["text"]
+    assert await counts(bot) == before
+
+
+async def test_a_department_cannot_resolve_what_it_has_not_accepted(sqlite_bot):
+    bot = sqlite_bot
+    await bot.submit(RESIDENT, "我家楼下有人私搭乱建，在院子里加盖了一个大棚子")
+    ticket_id = int(bot.last(ZFJ)["reply_markup"]["inline_keyboard"][0][0]["callback_data"].split(":")[2])
+    before = await counts(bot)
+    bot.double.press(ZFJ, bot.last(ZFJ)["message_id"], ZFJ_STAFF, f"t:res:{ticket_id}", force=True)
+    await bot.settle()
+    assert "不能办结" in bot.double.callback_answers[-1]["text"]
+    assert await counts(bot) == before
+
+
+async def test_an_empty_return_reason_is_asked_again(sqlite_bot):
+    bot = sqlite_bot
+    number = await bot.submit(RESIDENT, "我家楼下有人私搭乱建，在院子里加盖了一个大棚子")
+    await bot.press(ZFJ, ZFJ_STAFF, "退回")
+    prompt = bot.last(ZFJ)
+    await bot.say(ZFJ_STAFF, "   ", chat_id=ZFJ, reply_to=prompt["message_id"])
+    assert "退回理由不能为空" in bot.last(ZFJ)["text"]
+    async with bot.svc.db.session() as s:
+        assert (await s.exec(select(Ticket.state).where(Ticket.number == number))).one() == "dispatched"

@@ -1,0 +1,64 @@
+"""Storage on SQLite and PostgreSQL: migrations, 64-bit Telegram ids, UTC datetimes, the county file."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta, timezone
+
+import pytest
+from sqlmodel import func, select
+
+from bot.directory import CountyError, load_county
+from nlp.catalogue import load_catalogue
+from storage.models import Department, Grid, Matter, Member, Outbox
+from tests.conftest import FIXTURES
+
+
+async def test_migrations_are_idempotent(database):
+    await database.migrate()
+    await database.migrate()
+
+
+async def test_telegram_ids_are_64_bit_and_datetimes_come_back_utc_aware(database):
+    at = datetime(2026, 11, 26, 9, 30, tzinfo=timezone(timedelta(hours=8)))
+    async with database.session() as s:
+        s.add(Outbox(chat_id=-1001234567890, kind="notice", text="测试", created_at=at, next_attempt_at=at,
+                     buttons=[[["签收", "t:acc:1"]]]))
+    async with database.session() as s:
+        row = (await s.exec(select(Outbox))).one()
+    assert row.chat_id == -1001234567890
+    assert row.created_at == at and row.created_at.tzinfo is not None and row.created_at.utcoffset() == timedelta(0)
+    assert row.buttons == [[["签收", "t:acc:1"]]]
+
+
+async def test_naive_datetimes_are_refused(database):
+    with pytest.raises(Exception, match="timezone"):
+        async with database.session() as s:
+            s.add(Outbox(chat_id=1, kind="notice", text="x", created_at=datetime(2026, 1, 1)))
+
+
+async def test_loading_the_county_twice_changes_nothing(database):
+    catalogue = load_catalogue(FIXTURES / "catalogue.yaml")
+    first = await load_county(database, catalogue, FIXTURES / "county.yaml")
+    again = await load_county(database, catalogue, FIXTURES / "county.yaml")
+    assert first == again
+    async with database.session() as s:
+        counts = [(await s.exec(select(func.count()).select_from(t))).one() for t in (Department, Grid, Member, Matter)]
+        zfj = (await s.exec(select(Department).where(Department.code == "zfj"))).one()
+    assert counts == [len(catalogue.departments) + 3, 2, 10, len(catalogue.matters)]
+    assert zfj.chat_id == -100101 and zfj.name == "综合行政执法局"
+
+
+async def test_a_wrong_county_file_lists_every_problem_by_entry(sqlite_db, tmp_path):
+    bad = tmp_path / "county.yaml"
+    bad.write_text(
+        "townships:\n  - {code: ld, name: 龙都街道, grids: [{code: g1}]}\n"
+        "members:\n  - {telegram_id: 1, role: mayor}\n  - {telegram_id: 2, role: staff}\n"
+        "  - {telegram_id: 3, grid: nowhere}\n  - {name: 无号}\n", encoding="utf-8")
+    with pytest.raises(CountyError) as e:
+        await load_county(sqlite_db, load_catalogue(FIXTURES / "catalogue.yaml"), bad)
+    text = str(e.value)
+    for fragment in ("grids[0]: needs code and name", "members[0] (1): role must be", "members[1] (2): staff needs",
+                     "members[2] (3): unknown grid nowhere", "members[3]: needs an integer telegram_id"):
+        assert fragment in text
+    async with sqlite_db.session() as s:
+        assert (await s.exec(select(func.count()).select_from(Member))).one() == 0
