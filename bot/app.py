@@ -10,8 +10,8 @@ import asyncio
 import contextlib
 import logging
 import signal
-from dataclasses import dataclass, field
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from telegram import BotCommand, BotCommandScopeAllPrivateChats
@@ -89,7 +89,8 @@ def build_application(svc: Services, token: str, base_url: str, base_file_url: s
     builder = ApplicationBuilder().token(token).base_url(base_url)
     if base_file_url:
         builder = builder.base_file_url(base_file_url)
-    app = builder.concurrent_updates(False).build()
+    # Updates one at a time (a ticket's changes stay in order); no PTB JobQueue: our clocks live in the database.
+    app = builder.concurrent_updates(False).job_queue(None).build()
     app.bot_data["services"] = svc
     handlers.register(app)
     return app

@@ -5,6 +5,7 @@ every step produced what it should (a missing step is an error, not a quiet tran
 
 from __future__ import annotations
 
+import logging
 import sys
 import tempfile
 from dataclasses import replace
@@ -45,6 +46,7 @@ class Transcript:
 
 
 async def play(settings: Settings | None = None) -> int:
+    logging.getLogger().setLevel(logging.WARNING)  # the transcript is the output; logs only for trouble
     settings = settings or load_settings()
     with tempfile.TemporaryDirectory() as tmp:
         settings = replace(settings, database_url=f"sqlite:///{Path(tmp) / 'demo.db'}", token=None)

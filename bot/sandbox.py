@@ -11,7 +11,7 @@ from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 
-from sqlmodel import col, select
+from sqlmodel import select
 from telegram import Update
 from telegram.ext import Application, TypeHandler
 
@@ -19,8 +19,8 @@ from bot import app as assembly
 from bot import texts
 from bot.config import Settings
 from bot.directory import load_county
-from bot.scheduler import SWEEP_SECONDS
 from bot.double.server import BotApiDouble
+from bot.scheduler import SWEEP_SECONDS
 from storage.db import Database
 from storage.models import Department, DepartmentKind, Member, Role, utcnow
 

@@ -50,7 +50,6 @@ from storage.models import (
 )
 from storage.models import TicketState as S
 
-
 log = logging.getLogger(__name__)
 
 

@@ -6,7 +6,6 @@ from telegram import Update
 from telegram.ext import Application, CallbackQueryHandler
 
 from bot import texts
-
 from handlers import admin, department, dispatch, resident
 from handlers.common import Context, on_error
 

@@ -11,7 +11,7 @@ from telegram import ForceReply, Update
 from telegram.error import TelegramError
 from telegram.ext import ContextTypes
 
-from bot import texts
+from bot import actions, texts
 from bot.workflow import WorkflowError
 from storage.models import Member, PendingInput
 
@@ -59,6 +59,14 @@ def services(context: Context) -> Services:
 async def acting_member(update: Update, context: Context) -> Member:
     user = update.effective_user
     return await services(context).directory.member(user.id, user.full_name)
+
+
+async def pressed(update: Update, context: Context) -> tuple[actions.Payload, Services, Member]:
+    """A button press: its payload (forged or stale data is refused politely), the services, the presser."""
+    payload = actions.parse(update.callback_query.data)
+    if payload is None:
+        raise WorkflowError(texts.ERR_FORGED)
+    return payload, services(context), await acting_member(update, context)
 
 
 async def tell(update: Update, text: str) -> None:

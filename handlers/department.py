@@ -17,7 +17,7 @@ from telegram.ext import Application, CallbackQueryHandler, MessageHandler, filt
 
 from bot import actions, texts
 from bot.workflow import WorkflowError, parse_extension
-from handlers.common import Context, acting_member, answers, ask, polite, services, take_answer
+from handlers.common import Context, acting_member, answers, ask, polite, pressed, services, take_answer
 from storage.models import PendingInput
 
 GROUPS = filters.ChatType.GROUPS
@@ -32,11 +32,7 @@ ASK = {
 @polite
 async def card_button(update: Update, context: Context) -> None:
     query = update.callback_query
-    payload = actions.parse(query.data)
-    if payload is None:
-        raise WorkflowError(texts.ERR_FORGED)
-    svc = services(context)
-    member = await acting_member(update, context)
+    payload, svc, member = await pressed(update, context)
     if payload.action == actions.ACCEPT:
         done = await svc.workflow.accept(payload.id, member, chat_id=update.effective_chat.id)
         await query.answer(done.reply)
@@ -50,19 +46,13 @@ async def card_button(update: Update, context: Context) -> None:
 
 
 @answers("return")
-async def answer_return(update: Update, context: Context, pending: PendingInput) -> None:
-    svc = services(context)
-    done = await svc.workflow.return_(pending.ticket_id, await acting_member(update, context),
-                                      update.effective_message.text or "", chat_id=update.effective_chat.id)
-    await svc.prompts.done(pending.id)
-    await update.effective_message.reply_text(done.reply)
-
-
 @answers("resolve")
-async def answer_resolve(update: Update, context: Context, pending: PendingInput) -> None:
+async def answer_reason_or_result(update: Update, context: Context, pending: PendingInput) -> None:
+    """退回理由 → workflow.return_; 办结结果 → workflow.resolve."""
     svc = services(context)
-    done = await svc.workflow.resolve(pending.ticket_id, await acting_member(update, context),
-                                      update.effective_message.text or "", chat_id=update.effective_chat.id)
+    act = svc.workflow.return_ if pending.kind == "return" else svc.workflow.resolve
+    done = await act(pending.ticket_id, await acting_member(update, context), update.effective_message.text or "",
+                     chat_id=update.effective_chat.id)
     await svc.prompts.done(pending.id)
     await update.effective_message.reply_text(done.reply)
 

@@ -11,18 +11,14 @@ from telegram.ext import Application, CallbackQueryHandler
 from bot import actions, texts
 from bot.outbox import build_markup
 from bot.workflow import WorkflowError
-from handlers.common import Context, acting_member, answers, ask, polite, services
+from handlers.common import Context, acting_member, answers, ask, polite, pressed, services
 from storage.models import PendingInput
 
 
 @polite
 async def dispatch_button(update: Update, context: Context) -> None:
     query = update.callback_query
-    payload = actions.parse(query.data)
-    if payload is None:
-        raise WorkflowError(texts.ERR_FORGED)
-    svc = services(context)
-    member = await acting_member(update, context)
+    payload, svc, member = await pressed(update, context)
     if payload.action == actions.DISPATCH and payload.arg:
         done = await svc.workflow.dispatch(payload.id, payload.arg, member)
         matter = svc.catalogue.matter(payload.arg)

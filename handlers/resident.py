@@ -11,11 +11,11 @@ from telegram import Update
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler, MessageHandler, filters
 
 from bot import actions, texts
-from bot.outbox import build_markup
 from bot.intake import DraftView
+from bot.outbox import build_markup
 from bot.workflow import WorkflowError
 from handlers import admin
-from handlers.common import Context, acting_member, answers, ask, polite, services, take_answer
+from handlers.common import Context, acting_member, answers, ask, polite, pressed, services, take_answer
 from storage.models import PendingInput
 
 PRIVATE = filters.ChatType.PRIVATE
@@ -159,11 +159,7 @@ def render_draft(context: Context, view: DraftView) -> tuple[str, list[list[list
 async def draft_button(update: Update, context: Context) -> None:
     """提交 / 换一类 / pick / 交给人工 / 取消 / 加入 on a draft."""
     query = update.callback_query
-    payload = actions.parse(query.data)
-    if payload is None:
-        raise WorkflowError(texts.ERR_FORGED)
-    svc = services(context)
-    member = await acting_member(update, context)
+    payload, svc, member = await pressed(update, context)
     if payload.action == actions.SUBMIT:
         ticket = await svc.intake.submit(payload.id, member)
         template = texts.SUBMITTED if ticket.matter_code else texts.SUBMITTED_TO_HUMAN

@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 from datetime import timedelta
 
-import pytest
 from sqlmodel import col, select
 
 from bot.calendar import TZ, WorkCalendar
@@ -91,8 +90,9 @@ async def test_a_restart_in_the_middle_loses_nothing_and_repeats_nothing(databas
 
 
 async def test_two_processes_on_postgresql_fire_each_due_row_once(postgres):
-    from tests.conftest import TABLES
     from sqlalchemy import text
+
+    from tests.conftest import TABLES
 
     clock = Clock()
     catalogue = load_catalogue(FIXTURES / "catalogue.yaml")
