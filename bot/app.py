@@ -20,6 +20,7 @@ from telegram.ext import Application, ApplicationBuilder
 import handlers
 from bot import texts
 from bot.calendar import WorkCalendar
+from bot.clocks import Ladder
 from bot.config import Settings
 from bot.directory import Directory, sync_catalogue
 from bot.intake import Intake
@@ -72,7 +73,9 @@ async def build_services(settings: Settings, *, now: Callable[[], datetime] = ut
     async with db.session() as s:
         await sync_catalogue(s, catalogue)
     holder: list[Services] = []
-    workflow = Workflow(db, catalogue, calendar, now=now,
+    ladder = Ladder(remind_share=settings.remind_share, escalate2_after=settings.escalate2_after,
+                    callback_reminder=settings.callback_reminder, callback_close=settings.callback_close)
+    workflow = Workflow(db, catalogue, calendar, now=now, ladder=ladder,
                         on_commit=lambda: holder[0].wake_sender() if holder else None, on_label=classifier.learn)
     tickets = Tickets(db)
     classifier.learn_many(await tickets.labelled_history())

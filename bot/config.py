@@ -10,6 +10,8 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+from bot.calendar import Limit
+
 ROOT = Path(__file__).resolve().parent.parent
 DATA = ROOT / "data"
 
@@ -32,6 +34,10 @@ class Settings:
     web_host: str = "127.0.0.1"
     web_port: int = 8080
     public_url: str = ""
+    remind_share: float = 0.75
+    escalate2_after: float = 1.0
+    callback_reminder: str = "1d"
+    callback_close: str = "3d"
 
     @property
     def sandbox(self) -> bool:
@@ -97,6 +103,13 @@ def load_settings(env: dict[str, str] | None = None, dotenv: Path | None = ROOT 
             raise ConfigError(f"{name}: expected a number between {lo} and {hi}, got {v!r}")
         return n
 
+    def limit(name: str, default: str) -> str:
+        v = get(name) or default
+        try:
+            return str(Limit.parse(v))
+        except ValueError:
+            raise ConfigError(f"{name}: expected a limit such as 2h, 3d or 5wd, got {v!r}") from None
+
     return Settings(
         token=token,
         api_base_url=base.rstrip("/"),
@@ -110,4 +123,8 @@ def load_settings(env: dict[str, str] | None = None, dotenv: Path | None = ROOT 
         web_host=get("GRIDBOT_WEB_HOST") or Settings.web_host,
         web_port=number("GRIDBOT_WEB_PORT", Settings.web_port, int, 1, 65535),
         public_url=(get("GRIDBOT_PUBLIC_URL") or "").rstrip("/"),
+        remind_share=number("GRIDBOT_REMIND_SHARE", Settings.remind_share, float, 0.05, 0.99),
+        escalate2_after=number("GRIDBOT_ESCALATE2_AFTER", Settings.escalate2_after, float, 0.05, 10.0),
+        callback_reminder=limit("GRIDBOT_CALLBACK_REMINDER", Settings.callback_reminder),
+        callback_close=limit("GRIDBOT_CALLBACK_CLOSE", Settings.callback_close),
     )

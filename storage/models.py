@@ -194,6 +194,7 @@ class Outbox(SQLModel, table=True):
     __table_args__ = (
         Index("ix_outbox_due", "state", "next_attempt_at"),
         Index("ix_outbox_sent", "chat_id", "sent_message_id"),
+        Index("ix_outbox_heads", "state", "chat_id", "id"),  # each chat's oldest pending row, per sweep
     )
     id: int | None = Field(default=None, primary_key=True)
     chat_id: int = Field(sa_type=BigInteger)

@@ -62,3 +62,16 @@ async def test_a_wrong_county_file_lists_every_problem_by_entry(sqlite_db, tmp_p
         assert fragment in text
     async with sqlite_db.session() as s:
         assert (await s.exec(select(func.count()).select_from(Member))).one() == 0
+
+
+async def test_the_migrations_match_the_models(database):
+    from alembic.autogenerate import compare_metadata
+    from alembic.migration import MigrationContext
+    from sqlmodel import SQLModel
+
+    def diff(connection):
+        return compare_metadata(MigrationContext.configure(connection, opts={"compare_type": True}),
+                                SQLModel.metadata)
+
+    async with database.engine.connect() as conn:
+        assert await conn.run_sync(diff) == []
