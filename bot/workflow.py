@@ -498,20 +498,25 @@ class Workflow:
         on PostgreSQL (claimed rows are skipped by the others)."""
         fired = 0
         while True:
+            done = 0
             async with self.db.session() as s:
                 timers = await clocks.claim_due(s, self.now(), batch)
-                for timer in timers:
+                # Tickets are locked in ascending id order, so two sweepers never wait on each other in a cycle;
+                # a ticket's own steps stay in due order.
+                for timer in sorted(timers, key=lambda t: (t.ticket_id, t.due_at, t.id)):
                     try:
                         async with s.begin_nested():
                             await self._fire(s, timer)
-                    except Exception:  # noqa: BLE001 — one broken timer must not stop the clock for all
-                        log.exception("timer %s of ticket %s failed; marked fired", timer.id, timer.ticket_id)
-                    timer.fired_at = self.now()
-                    s.add(timer)
-            fired += len(timers)
-            if timers:
+                            timer.fired_at = self.now()
+                            s.add(timer)
+                        done += 1
+                    except Exception:  # noqa: BLE001 — one broken timer must not stop the clock for the others
+                        log.exception("timer %s of ticket %s failed; it stays due and is retried at the next sweep",
+                                      timer.id, timer.ticket_id)
+            fired += done
+            if done:
                 self.committed()
-            if len(timers) < batch:
+            if len(timers) < batch or not done:
                 return fired
 
     async def _fire(self, s: AsyncSession, timer: Timer) -> None:

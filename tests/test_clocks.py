@@ -262,3 +262,15 @@ async def test_a_missed_arrival_is_escalated(bot):
     await accepted(bot)
     await advance(bot, hours=24)
     assert any("到场报到时限" in t and "【督办】" in t for t in bot.texts(CENTER))
+
+
+async def test_a_broken_timer_stays_due_and_does_not_stop_the_others(bot):
+    number = await bot.submit(RESIDENT, ILLEGAL_BUILDING)
+    t = await ticket(bot, number)
+    async with bot.svc.db.session() as s:  # a step whose assignment is gone: firing it fails
+        s.add(Timer(ticket_id=t.id, assignment_id=None, stage="accept", step="remind", due_at=bot.clock.now()))
+    await advance(bot, minutes=90)
+    assert count(bot, ZFJ, "【催办】") == 1  # the healthy ladder still fired
+    async with bot.svc.db.session() as s:
+        broken = (await s.exec(select(Timer).where(col(Timer.assignment_id).is_(None)))).one()
+    assert broken.fired_at is None
