@@ -206,7 +206,7 @@ ERR_ILLEGAL = "工单 {number} 当前状态为“{state}”，不能{action}。"
 ERR_NOT_FOUND = "没有找到这个工单。"
 ERR_FORGED = "这个按钮已失效，请刷新后重试。"
 ERR_NOT_ALLOWED = "您没有权限执行这个操作。"
-ERR_INTERNAL = "抱歉，系统暂时出了点问题，您的操作没有生效，请稍后再试。"
+ERR_INTERNAL = "抱歉，系统暂时出了点问题，请稍后再试。已经提交的诉求不会丢失，可发送 /my 查看。"
 ACTION = {
     "dispatch": "派单",
     "accept": "签收",

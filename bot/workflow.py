@@ -492,6 +492,12 @@ class Workflow:
         self.committed()
         return Done(ticket, texts.CALLBACK_COMMENT_SAVED)
 
+    async def tell(self, chat_id: int, text: str) -> None:
+        """A message owed outside any state change (e.g. a confirmation Telegram refused to show in place)."""
+        async with self._tx() as s:
+            self._send(s, chat_id, "notice", text, None)
+        self.committed()
+
     # -- clocks ---------------------------------------------------------------------------------
     async def sweep(self, batch: int = 100) -> int:
         """Fire every due timer once, in due order; returns how many fired. Safe to run in several processes

@@ -7,7 +7,10 @@
 
 from __future__ import annotations
 
+import logging
+
 from telegram import Update
+from telegram.error import TelegramError
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler, MessageHandler, filters
 
 from bot import actions, texts
@@ -18,6 +21,7 @@ from handlers import admin
 from handlers.common import Context, acting_member, answers, ask, polite, pressed, services, take_answer
 from storage.models import PendingInput
 
+log = logging.getLogger(__name__)
 PRIVATE = filters.ChatType.PRIVATE
 MAX_CHOICES = 6
 
@@ -155,6 +159,18 @@ def render_draft(context: Context, view: DraftView) -> tuple[str, list[list[list
     return text, rows
 
 
+async def confirm(update: Update, context: Context, text: str) -> None:
+    """Show the ticket number in place of the draft. The ticket is already committed: if Telegram refuses the
+    edit (flood control, a network error), the number still reaches the resident, through the outbox."""
+    query = update.callback_query
+    try:
+        await query.answer()
+        await query.edit_message_text(text)
+    except TelegramError:
+        log.warning("could not confirm in place; the confirmation goes through the outbox", exc_info=True)
+        await services(context).workflow.tell(update.effective_chat.id, text)
+
+
 @polite
 async def draft_button(update: Update, context: Context) -> None:
     """提交 / 换一类 / pick / 交给人工 / 取消 / 加入 on a draft."""
@@ -163,12 +179,10 @@ async def draft_button(update: Update, context: Context) -> None:
     if payload.action == actions.SUBMIT:
         ticket = await svc.intake.submit(payload.id, member)
         template = texts.SUBMITTED if ticket.matter_code else texts.SUBMITTED_TO_HUMAN
-        await query.answer()
-        await query.edit_message_text(template.format(number=ticket.number, state=texts.STATE[ticket.state]))
+        await confirm(update, context, template.format(number=ticket.number, state=texts.STATE[ticket.state]))
     elif payload.action == actions.JOIN and payload.arg and payload.arg.isdigit():
         ticket = await svc.intake.join(payload.id, member, int(payload.arg))
-        await query.answer()
-        await query.edit_message_text(texts.SUBMITTED.format(number=ticket.number, state=texts.STATE[ticket.state]))
+        await confirm(update, context, texts.SUBMITTED.format(number=ticket.number, state=texts.STATE[ticket.state]))
     elif payload.action == actions.OTHER:
         draft = await svc.intake.get(payload.id, member)
         codes = [c for c in draft.candidates if c in svc.catalogue.matters][:MAX_CHOICES]

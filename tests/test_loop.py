@@ -144,3 +144,14 @@ async def test_an_emergency_tells_the_resident_to_call_and_alerts_the_command_ce
     assert any("紧急预警" in t for t in bot.texts(CENTER))
     # the fire brigade has no group chat in this county, so the ticket waits for a dispatcher, not lost
     assert any("尚未绑定工作群" in t and "待分派" in t for t in bot.texts(CENTER)), bot.double.dump()
+
+
+async def test_the_ticket_number_arrives_even_when_telegram_refuses_the_in_place_edit(sqlite_bot):
+    bot = sqlite_bot
+    await bot.say(RESIDENT, ILLEGAL_BUILDING)
+    bot.double.inject_fault("editMessageText", "429", retry_after=1)
+    await bot.press(RESIDENT, RESIDENT, "提交")
+    confirmation = bot.find(RESIDENT, "工单号：")
+    assert "reply_markup" not in confirmation or not confirmation["reply_markup"].get("inline_keyboard")
+    async with bot.svc.db.session() as s:
+        assert len((await s.exec(select(Ticket))).all()) == 1
