@@ -220,6 +220,7 @@ ACTION = {
     "rate": "评价",
     "reopen": "重办",
     "close": "关闭",
+    "join": "附议",
 }
 
 

@@ -204,7 +204,7 @@ class Workflow:
             ticket = await self._ticket(s, ticket_id)
             if ticket.state not in OPEN_STATES:
                 raise IllegalTransition(texts.ERR_ILLEGAL.format(
-                    number=ticket.number, state=texts.STATE[ticket.state], action="附议"))
+                    number=ticket.number, state=texts.STATE[ticket.state], action=texts.ACTION["join"]))
             exists = await s.exec(select(CoReporter).where(
                 CoReporter.ticket_id == ticket.id, CoReporter.member_id == member.id))
             if ticket.reporter_id != member.id and exists.first() is None:
@@ -242,7 +242,8 @@ class Workflow:
             self._require_role("uphold", actor)
             check("uphold", ticket.state, ticket.number)
             await self._withdraw_open_assignments(s, ticket)
-            await self._route(s, ticket, ticket.matter_code, actor, kind="upheld", note=note)
+            if not await self._route(s, ticket, ticket.matter_code, actor, kind="upheld", note=note):
+                raise WorkflowError(texts.DISPATCH_REASON_NO_LEAD.format(dept=self._lead_name(ticket.matter_code)))
         self.committed()
         return Done(ticket, texts.DONE_DISPATCH)
 
