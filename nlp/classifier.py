@@ -22,12 +22,12 @@ import math
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
+from operator import itemgetter
 from pathlib import Path
 
 import numpy as np
 
 from nlp.catalogue import Catalogue
-from nlp.features import features
 from nlp.keyword import KeywordModel
 from nlp.learned import LinearModel, from_json_array
 from nlp.segment import normalise
@@ -108,6 +108,7 @@ class Classifier:
         self._members: list[list[int]] = [[] for _ in self.categories]
         for position, category in enumerate(self._matter_category):
             self._members[category].append(position)
+        self._member_counts = tuple(float(len(members)) for members in self._members)
         self._emergency = frozenset(i for i, m in enumerate(catalogue.matters.values()) if m.emergency)
         self._position = {code: i for i, code in enumerate(self.codes)}
         self.keywords = KeywordModel(catalogue, self.codes)
@@ -166,7 +167,7 @@ class Classifier:
                 category_evidence[category] = value
         svm = None
         if self.model is not None and self._svm_columns is not None:
-            margins = self.model.scores(features(text)).tolist()
+            margins = self.model.margins(text)
             svm = [margins[column] if column >= 0 else -1.0 for column in self._svm_columns]
         return Components(evidence, category_evidence, memory, svm)
 
@@ -195,18 +196,23 @@ class Classifier:
         learned = comp.svm is not None
         of = self._matter_category
         weights = {position: math.exp(MATTER_SHARPNESS * e) for position, e in comp.evidence.items()}
-        totals = [float(len(m)) if learned else 0.0 for m in self._members]
-        for position, weight in weights.items():
-            totals[of[position]] += weight - (1.0 if learned else 0.0)
+        if learned:
+            totals = list(self._member_counts)
+            for position, weight in weights.items():
+                totals[of[position]] += weight - 1.0
+        else:
+            totals = [0.0] * len(self._members)
+            for position, weight in weights.items():
+                totals[of[position]] += weight
         ranked = [(p_category[of[pos]] * w / totals[of[pos]], pos) for pos, w in weights.items()]
         if learned:
             # Fill up with matters of the most probable category that have no evidence (equal shares): they are
             # the dispatcher's likely picks when the learned model knows the line but no keyword the matter.
-            category = max(range(len(p_category)), key=p_category.__getitem__)
+            category = p_category.index(max(p_category))
             share = p_category[category] / totals[category]
             extra = [pos for pos in self._members[category] if pos not in weights]
             ranked.extend((share, pos) for pos in extra[:MAX_CANDIDATES])
-        ranked.sort(key=lambda item: -item[0])
+        ranked.sort(key=_first, reverse=True)  # stable, as sorting by -p: ties keep their order
         return [item for item in ranked[:MAX_CANDIDATES] if item[0] > 0]
 
     def classify(self, text: str) -> Classification:
@@ -215,15 +221,16 @@ class Classifier:
         if not normalised:
             return Classification((), False)
         comp = self.components(normalised)
-        emergency = any(
-            pos in self._emergency and e >= EMERGENCY_EVIDENCE for pos, e in comp.evidence.items()
-        ) and not _DEFUSING.search(normalised)
+        emergency = False
+        for position, e in comp.evidence.items():
+            if e >= EMERGENCY_EVIDENCE and position in self._emergency:
+                emergency = not _DEFUSING.search(normalised)
+                break
         p_category = self.category_probabilities(comp)
         if p_category is None:
             return Classification((), emergency)
-        candidates = tuple(
-            Candidate(self.codes[pos], round(p, 4)) for p, pos in self.ranked_matters(comp, p_category)
-        )
+        codes = self.codes
+        candidates = tuple([Candidate(codes[pos], round(p, 4)) for p, pos in self.ranked_matters(comp, p_category)])
         return Classification(candidates, emergency)
 
     def category_of(self, text: str) -> str | None:
@@ -235,6 +242,9 @@ class Classifier:
         if p_category is None:
             return None
         return self.categories[max(range(len(p_category)), key=p_category.__getitem__)]
+
+
+_first = itemgetter(0)
 
 
 def _softmax(logits: list[float], null_logit: float | None = None) -> list[float]:

@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import json
+from collections import Counter
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from nlp.catalogue import load_catalogue
 from nlp.classifier import DEFAULT_THRESHOLD, Classification, Classifier
 from nlp.commands import cmd_classify, cmd_eval, cmd_train
 from nlp.data import DataError, read_labelled_csv
-from nlp.features import features
+from nlp.features import KeyTable, feature_keys, features, gram_keys
 from nlp.segment import init_jieba, normalise, tokens
 from nlp.similarity import ExampleMemory, similarity
 from nlp.training import train_model
@@ -205,3 +207,76 @@ def test_features_do_not_span_punctuation() -> None:
     grams = features("小区。物业")
     assert "区。物" not in grams and "区物" not in grams
     assert {"小区", "物业", "小", "业"} <= set(grams)
+
+
+# Texts that exercise the integer-key fast path's edge cases: separators of every kind, digits and Latin
+# letters, full-width forms (normalised or not), underscores, single characters, repeated n-grams (sublinear
+# tf), NUL, the U+FFFF padding character, and characters outside the BMP (emoji, CJK extension B).
+TRICKY_TEXTS = [
+    "",
+    "小",
+    "a",
+    "_",
+    "！！！",
+    "小区。物业",
+    "小区门口路灯坏了好几天",
+    "的的的的的的",
+    "小区小区小区，物业物业",
+    "abcabc abc_abc",
+    "app登录不了110打不通",
+    "ＡＰＰ登录不了１１０",
+    "路灯_坏了__三天",
+    "暖气不热了😡😡😡",
+    "𠀀𠀁小区𠀀",
+    "小区\0物业",
+    "小区\uffff物业",
+    "半夜工地施工吵得睡不着。。。楼下烧烤店油烟太大！！！",
+    "  空格  分隔\t制表\n换行  ",
+    "老板拖欠工资老板拖欠工资老板拖欠工资",
+]
+
+
+def test_feature_keys_are_the_string_features(catalogue, model_path: Path) -> None:
+    model = Classifier.load(catalogue, model_path).model
+    assert model is not None
+    for raw in TRICKY_TEXTS:
+        for text in (raw, normalise(raw)):
+            keys = feature_keys(text)
+            if keys is None:  # the string path: NUL, U+FFFF or a character outside the BMP
+                assert any(ch in text for ch in "\0\uffff") or any(ord(ch) > 0xFFFF for ch in text)
+                assert model.margins(text) == model.scores(features(text)).tolist()
+                continue
+            assert keys.shape == (3, len(text))
+            # every string feature has its key among the text's keys, as often as it occurs
+            grams = features(text)
+            gram_key, keyable = gram_keys(grams) if grams else (np.empty(0, np.uint64), np.empty(0, bool))
+            assert keyable.all()
+            assert Counter(gram_key.tolist()) - Counter(keys.ravel().tolist()) == Counter()
+            assert model.margins(text) == pytest.approx(model.scores(grams).tolist(), abs=1e-5)
+    for row in read_labelled_csv(TRAIN) + read_labelled_csv(FIXTURES / "eval_small.csv"):
+        text = normalise(f"{row.title}\n{row.detail}")
+        assert model.margins(text) == pytest.approx(model.scores(features(text)).tolist(), abs=1e-5)
+    with pytest.raises(ValueError):
+        gram_keys(["小区物业"])  # only 1-3-grams have keys
+
+
+def test_text_outside_the_fast_path_is_classified_alike(catalogue, model_path: Path) -> None:
+    classifier = Classifier.load(catalogue, model_path)
+    fast = classifier.classify("楼下烧烤店油烟太大")
+    for text in ("楼下烧烤店油烟太大😡", "楼下烧烤店油烟太大\0"):  # the string path, the same features
+        slow = classifier.classify(text)
+        assert [c.code for c in slow.candidates] == [c.code for c in fast.candidates]
+        assert [c.confidence for c in slow.candidates] == pytest.approx([c.confidence for c in fast.candidates], abs=2e-4)
+
+
+def test_key_table_finds_exactly_its_keys() -> None:
+    rng = np.random.default_rng(3)
+    keys = np.unique(rng.integers(1, 2**48, 5000, dtype=np.uint64))
+    values = np.arange(len(keys), dtype=np.int32)
+    table = KeyTable(keys, values)
+    queries = np.concatenate([keys[::7], rng.integers(1, 2**48, 500, dtype=np.uint64), keys[:3], keys[:3]])
+    expected = {key: value for key, value in zip(keys.tolist(), values.tolist(), strict=True)}
+    assert table.values(queries).tolist() == [expected[q] for q in queries.tolist() if q in expected]
+    assert table.values(np.empty(0, dtype=np.uint64)).tolist() == []
+    with pytest.raises(ValueError):
+        KeyTable(np.array([5, 5], dtype=np.uint64), np.array([0, 1]))
