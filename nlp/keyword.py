@@ -25,8 +25,13 @@ class KeywordModel:
                 index.setdefault(word, []).append((position, weight))
         self._index = {word: tuple(hits) for word, hits in index.items()}
         self._singles = frozenset(word for word in index if len(word) == 1)
-        self._prefixes = frozenset(word[:2] for word in index if len(word) >= 2)
-        self._lengths = tuple(sorted({len(word) for word in index if len(word) >= 2}, reverse=True))
+        # For each two-character prefix, the lengths of the keywords starting with it (longest first): a text
+        # position costs one lookup, and only lengths that can match are tried.
+        lengths: dict[str, set[int]] = {}
+        for word in index:
+            if len(word) >= 2:
+                lengths.setdefault(word[:2], set()).add(len(word))
+        self._prefix_lengths = {prefix: tuple(sorted(sizes, reverse=True)) for prefix, sizes in lengths.items()}
 
     def matches(self, text: str) -> set[str]:
         """The distinct keywords occurring in a normalised text, except those inside a longer match.
@@ -34,14 +39,15 @@ class KeywordModel:
         "火灾隐患" is a hazard report, not a fire: an occurrence nested in a longer matched keyword is dropped,
         so the longer, more specific phrase decides.
         """
-        index, prefixes, singles, lengths = self._index, self._prefixes, self._singles, self._lengths
+        index, prefix_lengths, singles = self._index, self._prefix_lengths, self._singles
         n = len(text)
         spans: list[tuple[int, int]] = []  # (start, length)
-        for start in range(n):
-            if text[start] in singles:
+        for start, char in enumerate(text):
+            if char in singles:
                 spans.append((start, 1))
-            if text[start : start + 2] in prefixes:
-                for size in lengths:
+            sizes = prefix_lengths.get(text[start : start + 2])
+            if sizes:
+                for size in sizes:
                     if start + size <= n and text[start : start + size] in index:
                         spans.append((start, size))
         if len(spans) > 1:
