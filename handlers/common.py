@@ -88,6 +88,13 @@ async def ask(update: Update, context: Context, kind: str, question: str, ticket
                                         ticket_id=ticket_id, prompt_message_id=prompt.message_id)
 
 
+async def answer_with(update: Update, context: Context, pending: PendingInput, action) -> None:
+    """Hand the person's text answer to the workflow action it was asked for, then close the question."""
+    done = await action(pending.ticket_id, await acting_member(update, context), update.effective_message.text or "")
+    await services(context).prompts.done(pending.id)
+    await update.effective_message.reply_text(done.reply)
+
+
 def polite(handler: Handler) -> Handler:
     """Turn a refused action (WorkflowError) into its polite reply; nothing changed."""
 

@@ -12,12 +12,14 @@ Only members of the department whose card it is may act; the workflow refuses ev
 
 from __future__ import annotations
 
+import functools
+
 from telegram import Update
 from telegram.ext import Application, CallbackQueryHandler, MessageHandler, filters
 
 from bot import actions, texts
 from bot.workflow import WorkflowError, parse_extension
-from handlers.common import Context, acting_member, answers, ask, polite, pressed, services, take_answer
+from handlers.common import Context, acting_member, answer_with, answers, ask, polite, pressed, services, take_answer
 from storage.models import PendingInput
 
 GROUPS = filters.ChatType.GROUPS
@@ -48,13 +50,10 @@ async def card_button(update: Update, context: Context) -> None:
 @answers("return")
 @answers("resolve")
 async def answer_reason_or_result(update: Update, context: Context, pending: PendingInput) -> None:
-    """退回理由 → workflow.return_; 办结结果 → workflow.resolve."""
-    svc = services(context)
-    act = svc.workflow.return_ if pending.kind == "return" else svc.workflow.resolve
-    done = await act(pending.ticket_id, await acting_member(update, context), update.effective_message.text or "",
-                     chat_id=update.effective_chat.id)
-    await svc.prompts.done(pending.id)
-    await update.effective_message.reply_text(done.reply)
+    """退回理由 → workflow.return_; 办结结果 → workflow.resolve (acting for this chat's department)."""
+    workflow = services(context).workflow
+    act = workflow.return_ if pending.kind == "return" else workflow.resolve
+    await answer_with(update, context, pending, functools.partial(act, chat_id=update.effective_chat.id))
 
 
 @answers("extend")

@@ -11,7 +11,7 @@ from telegram.ext import Application, CallbackQueryHandler
 from bot import actions, texts
 from bot.outbox import build_markup
 from bot.workflow import WorkflowError
-from handlers.common import Context, acting_member, answers, ask, polite, pressed, services
+from handlers.common import Context, acting_member, answer_with, answers, ask, polite, pressed, services
 from storage.models import PendingInput
 
 
@@ -68,11 +68,7 @@ async def browse(update: Update, context: Context, payload: actions.Payload) -> 
 
 @answers("uphold")
 async def answer_uphold(update: Update, context: Context, pending: PendingInput) -> None:
-    svc = services(context)
-    done = await svc.workflow.uphold(pending.ticket_id, await acting_member(update, context),
-                                     update.effective_message.text or "")
-    await svc.prompts.done(pending.id)
-    await update.effective_message.reply_text(done.reply)
+    await answer_with(update, context, pending, services(context).workflow.uphold)
 
 
 def register(app: Application) -> None:

@@ -18,7 +18,7 @@ from bot.intake import DraftView
 from bot.outbox import build_markup
 from bot.workflow import WorkflowError
 from handlers import admin
-from handlers.common import Context, acting_member, answers, ask, polite, pressed, services, take_answer
+from handlers.common import Context, acting_member, answer_with, answers, ask, polite, pressed, services, take_answer
 from storage.models import PendingInput
 
 log = logging.getLogger(__name__)
@@ -230,11 +230,7 @@ async def callback_button(update: Update, context: Context) -> None:
 
 @answers("comment")
 async def answer_comment(update: Update, context: Context, pending: PendingInput) -> None:
-    svc = services(context)
-    done = await svc.workflow.comment(pending.ticket_id, await acting_member(update, context),
-                                      update.effective_message.text or "")
-    await svc.prompts.done(pending.id)
-    await update.effective_message.reply_text(done.reply)
+    await answer_with(update, context, pending, services(context).workflow.comment)
 
 
 def _matter_name(svc, code: str | None) -> str:
