@@ -31,7 +31,6 @@ from bot.tickets import Tickets
 from bot.workflow import Workflow
 from nlp.catalogue import Catalogue, load_catalogue
 from nlp.classifier import Classifier
-from nlp.segment import init_jieba
 from storage.db import Database
 from storage.models import utcnow
 
@@ -65,7 +64,6 @@ async def build_services(settings: Settings, *, now: Callable[[], datetime] = ut
                          db: Database | None = None) -> Services:
     """Load the catalogue, model and calendar, migrate the database, replay dispatchers' labels."""
     catalogue = load_catalogue(settings.catalogue)
-    init_jieba(catalogue)
     classifier = Classifier.load(catalogue, settings.model)
     calendar = WorkCalendar.load(settings.calendar)
     db = db or Database(settings.database_url)

@@ -14,6 +14,7 @@ from pathlib import Path
 from nlp.catalogue import DEFAULT_CATALOGUE, CatalogueError, check_catalogue, load_catalogue
 from nlp.classifier import Classifier
 from nlp.data import TEXT_MODES, DataError, read_labelled_csv
+from nlp.segment import init_jieba, normalise, tokens
 from nlp.training import evaluate, save_model, train_model
 
 EXIT_OK = 0
@@ -102,6 +103,12 @@ def cmd_classify(text: str, model: str | None) -> int:
         return _fail(str(exc).splitlines()[0])
     result = classifier.classify(text)
     catalogue = classifier.catalogue
+    # For whoever maintains the catalogue: how jieba (with the catalogue as user dictionary) cuts the message,
+    # and which keywords the keyword model found in it.
+    init_jieba(catalogue)
+    normalised = normalise(text)
+    print("words:   " + " / ".join(tokens(normalised)))
+    print("keywords: " + ("、".join(sorted(classifier.keywords.matches(normalised))) or "-"))
     if result.emergency:
         print("EMERGENCY: tell the resident to call 110/119/120; alert the command centre")
     if not result.candidates:

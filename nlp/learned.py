@@ -48,11 +48,15 @@ class LinearModel:
     """A one-vs-rest linear model over TF-IDF features; ``margins`` gives one margin per label."""
 
     labels: tuple[str, ...]
-    vocab: dict[str, int]
+    vocab: dict[str, int] | None  # feature -> column; None for a loaded model until the string path needs it
     idf: np.ndarray  # float32 (D,)
     weights: np.ndarray  # float32 (D, K)
     bias: np.ndarray  # float32 (K,)
     meta: dict[str, Any] = field(default_factory=dict)
+    # A loaded model's vocabulary as one "\n"-joined string, in column order. A dict of ~200k short strings
+    # costs ~25 MB of the bot's memory and only the rare string path (texts with characters outside the fast
+    # path) needs it, so it is built from this on first use.
+    words: str | None = None
     # For margins: the keyable vocabulary's n-gram keys -> column, and per column the idf-scaled weights and
     # idf² (the feature's contribution to the squared norm), so that one gather and one sum do the arithmetic.
     _table: KeyTable = field(init=False, repr=False, compare=False)
@@ -60,8 +64,12 @@ class LinearModel:
     _bias: list[float] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
-        keys, keyable = gram_keys(list(self.vocab))
-        columns = np.fromiter(self.vocab.values(), dtype=np.intp, count=len(self.vocab))
+        if self.vocab is not None:
+            keys, keyable = gram_keys(list(self.vocab))
+            columns = np.fromiter(self.vocab.values(), dtype=np.intp, count=len(self.vocab))
+        else:
+            keys, keyable = gram_keys(self.words.split("\n"))
+            columns = np.arange(len(keys), dtype=np.intp)
         self._table = KeyTable(keys[keyable], columns[keyable])
         idf = self.idf.astype(np.float32)
         self._scaled = np.empty((len(idf), len(self.labels) + 1), dtype=np.float32)  # filled in place: no copies
@@ -75,7 +83,7 @@ class LinearModel:
         The definition of the model's output (training computes the same TF-IDF), and the path for texts that
         :func:`nlp.features.feature_keys` does not key; :meth:`margins` is the fast path.
         """
-        idx, val = _tfidf(feats, self.vocab, self.idf)
+        idx, val = _tfidf(feats, self.vocabulary(), self.idf)
         if not len(idx):
             return self.bias.copy()
         return val @ self.weights[idx] + self.bias
@@ -111,9 +119,15 @@ class LinearModel:
         scale = 1.0 / math.sqrt(total.pop())
         return [t * scale + b for t, b in zip(total, self._bias, strict=True)]
 
+    def vocabulary(self) -> dict[str, int]:
+        """Feature -> column (built on first use for a loaded model)."""
+        if self.vocab is None:
+            self.vocab = {word: i for i, word in enumerate(self.words.split("\n"))}
+        return self.vocab
+
     def save(self, path: Path, extra: dict[str, np.ndarray] | None = None) -> None:
         """Write the model (and optional extra arrays) as a compressed npz."""
-        words = list(self.vocab)
+        words = list(self.vocabulary())
         with open(path, "wb") as fh:
             np.savez_compressed(
                 fh,
@@ -137,13 +151,13 @@ class LinearModel:
             raise ValueError(f"{path}: not a GridBot model file ({exc})") from exc
         if "format" not in arrays or arrays.pop("format").tobytes().decode() != MODEL_FORMAT:
             raise ValueError(f"{path}: not a GridBot model file of format {MODEL_FORMAT}")
-        words = arrays.pop("vocab").tobytes().decode("utf-8").split("\n")
         model = cls(
             labels=tuple(_from_json_array(arrays.pop("labels"))),
-            vocab={w: i for i, w in enumerate(words)},
+            vocab=None,
+            words=arrays.pop("vocab").tobytes().decode("utf-8"),
             idf=arrays.pop("idf"),
-            # float16 on disk halves the file; float32 in memory keeps the dot product fast
-            weights=arrays.pop("weights").astype(np.float32),
+            # float16 as on disk: only the rare string path reads them; margins use the float32 _scaled copy
+            weights=arrays.pop("weights"),
             bias=arrays.pop("bias"),
             meta=_from_json_array(arrays.pop("meta")),
         )

@@ -20,16 +20,18 @@ import tempfile
 import threading
 import unicodedata
 from pathlib import Path
-
-import jieba
+from typing import TYPE_CHECKING
 
 from nlp.catalogue import Catalogue
+
+if TYPE_CHECKING:
+    import jieba
 
 MIN_WORD_FREQ = 5
 
 _lock = threading.Lock()
 _ready = False
-_tokenizer: jieba.Tokenizer | None = None
+_tokenizer: "jieba.Tokenizer | None" = None
 # Keyword sets already added, so that re-initialising with the same catalogue is free.
 _loaded: set[frozenset[str]] = set()
 
@@ -62,6 +64,8 @@ def _cache_dir() -> Path:
 
 def pruned_dictionary() -> Path:
     """jieba's dictionary without words rarer than MIN_WORD_FREQ; written once next to other caches."""
+    import jieba  # here, not at module level: the bot imports normalise() and never needs jieba's ~40 MB
+
     source = Path(jieba.__file__).resolve().parent / "dict.txt"
     target = _cache_dir() / f"jieba-dict-min{MIN_WORD_FREQ}-{source.stat().st_size}.txt"
     if not target.exists():
@@ -78,6 +82,8 @@ def init_jieba(catalogue: Catalogue | None = None) -> None:
     global _ready, _tokenizer
     with _lock:
         if not _ready:
+            import jieba
+
             jieba.setLogLevel(logging.WARNING)
             _tokenizer = jieba.Tokenizer(str(pruned_dictionary()))
             _tokenizer.initialize()
