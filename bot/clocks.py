@@ -74,8 +74,3 @@ async def claim_due(s: AsyncSession, now: datetime, limit: int = 100) -> list[Ti
                                  Timer.due_at <= now)
              .order_by(col(Timer.due_at), col(Timer.id)).limit(limit).with_for_update(skip_locked=True))
     return list((await s.exec(query)).all())
-
-
-async def next_due(s: AsyncSession) -> datetime | None:
-    query = select(Timer.due_at).where(col(Timer.fired_at).is_(None), Timer.cancelled == False)  # noqa: E712
-    return (await s.exec(query.order_by(col(Timer.due_at)).limit(1))).first()

@@ -33,7 +33,6 @@ class Settings:
     duplicate_window_days: int = 7
     web_host: str = "127.0.0.1"
     web_port: int = 8080
-    public_url: str = ""
     remind_share: float = 0.75
     escalate2_after: float = 1.0
     callback_reminder: str = "1d"
@@ -122,7 +121,6 @@ def load_settings(env: dict[str, str] | None = None, dotenv: Path | None = ROOT 
         duplicate_window_days=number("GRIDBOT_DUPLICATE_WINDOW_DAYS", Settings.duplicate_window_days, int, 0, 365),
         web_host=get("GRIDBOT_WEB_HOST") or Settings.web_host,
         web_port=number("GRIDBOT_WEB_PORT", Settings.web_port, int, 1, 65535),
-        public_url=(get("GRIDBOT_PUBLIC_URL") or "").rstrip("/"),
         remind_share=number("GRIDBOT_REMIND_SHARE", Settings.remind_share, float, 0.05, 0.99),
         escalate2_after=number("GRIDBOT_ESCALATE2_AFTER", Settings.escalate2_after, float, 0.05, 10.0),
         callback_reminder=limit("GRIDBOT_CALLBACK_REMINDER", Settings.callback_reminder),

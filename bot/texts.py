@@ -6,9 +6,8 @@ Plain text (no parse_mode): user text is never interpreted as markup, so nothing
 from __future__ import annotations
 
 from datetime import datetime
-from zoneinfo import ZoneInfo
 
-TZ = ZoneInfo("Asia/Shanghai")
+from bot.calendar import TZ  # the county's time zone: one definition
 
 BOT_NAME = "网格通"
 
@@ -142,7 +141,6 @@ CARD_ROLE_COOP = "（本部门为协办单位）\n"
 CARD_PHOTO = "附照片\n"
 CARD_LOCATION = "位置：{lat:.5f}, {lon:.5f}\n"
 CARD_RESULT = "办理结果：{result}\n"
-CARD_REASON = "退回理由：{reason}\n"
 LIMIT_ACCEPT = "签收 {due} 前"
 LIMIT_RESOLVE = "办结 {due} 前"
 LIMIT_DONE = "已办结 {at}"

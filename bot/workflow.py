@@ -861,7 +861,7 @@ class Workflow:
 
     async def _next_number(self, s: AsyncSession, now: datetime) -> str:
         """20261126-0007: local date and a per-day sequence, incremented under a row lock."""
-        day = now.astimezone(texts.TZ).strftime("%Y%m%d")
+        day = now.astimezone(TZ).strftime("%Y%m%d")
         insert = sqlite_insert if self.db.is_sqlite else pg_insert
         await s.exec(insert(DailyCounter).values(day=day, last=0).on_conflict_do_nothing())  # first of the day
         counter = (await s.exec(select(DailyCounter).where(DailyCounter.day == day).with_for_update())).one()
