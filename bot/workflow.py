@@ -531,7 +531,9 @@ class Workflow:
         if timer.stage == "callback":
             await self._fire_callback(s, ticket, timer)
             return
-        assignment = await s.get(Assignment, timer.assignment_id)
+        assignment = await s.get(Assignment, timer.assignment_id) if timer.assignment_id is not None else None
+        if assignment is None:
+            raise LookupError(f"timer {timer.id}: its assignment {timer.assignment_id} does not exist")
         due = {"accept": assignment.accept_due, "arrive": assignment.arrive_due,
                "resolve": assignment.resolve_due}[timer.stage]
         dept = await s.get(Department, assignment.department_id)
