@@ -22,6 +22,7 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.calendar import WorkCalendar
+from bot.config import Settings
 from storage.models import Timer
 
 STAGES = ("accept", "arrive", "resolve")
@@ -31,13 +32,13 @@ ASK, ASK_AGAIN, CLOSE = "ask", "ask_again", "close"
 
 @dataclass(frozen=True)
 class Ladder:
-    """How the ladder is set; defaults suit a 12345-style hotline, each can be changed in the environment."""
+    """How the ladder is set; the defaults are the settings' (bot/config.py), changed in the environment."""
 
-    remind_share: float = 0.75
-    escalate2_after: float = 1.0
+    remind_share: float = Settings.remind_share
+    escalate2_after: float = Settings.escalate2_after
     callback_after: str = "1d"  # when a matter's catalogue entry names no callback limit
-    callback_reminder: str = "1d"
-    callback_close: str = "3d"
+    callback_reminder: str = Settings.callback_reminder
+    callback_close: str = Settings.callback_close
 
 
 def stage_timers(ticket_id: int, assignment_id: int | None, stage: str, start: datetime, due: datetime,
