@@ -23,7 +23,7 @@ run: $(STAMP)
 	$(VENV)/bin/gridbot run
 
 test: $(STAMP)
-	$(VENV)/bin/python -m pytest -q
+	$(VENV)/bin/python -m pytest -q -n 2
 
 demo: $(STAMP)
 	$(VENV)/bin/gridbot demo

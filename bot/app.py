@@ -14,21 +14,20 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from telegram import BotCommand, BotCommandScopeAllPrivateChats
 from telegram.ext import Application, ApplicationBuilder
 
 import handlers
-from bot import texts
 from bot.calendar import WorkCalendar
 from bot.clocks import Ladder
 from bot.config import Settings
 from bot.directory import Directory, sync_catalogue
 from bot.intake import Intake
-from bot.outbox import OutboxSender
 from bot.prompts import Prompts
 from bot.scheduler import SWEEP_SECONDS, ClockDriver
+from bot.sender import OutboxSender
 from bot.tickets import Tickets
 from bot.workflow import Workflow
+from handlers import keyboard, menus
 from nlp.catalogue import Catalogue, load_catalogue
 from nlp.classifier import Classifier
 from storage.db import Database
@@ -66,6 +65,8 @@ async def build_services(settings: Settings, *, now: Callable[[], datetime] = ut
     catalogue = load_catalogue(settings.catalogue)
     classifier = Classifier.load(catalogue, settings.model)
     calendar = WorkCalendar.load(settings.calendar)
+    for warning in calendar.coverage_warnings(now()):
+        log.warning("%s", warning)
     db = db or Database(settings.database_url)
     await db.migrate()
     async with db.session() as s:
@@ -103,12 +104,13 @@ async def start(app: Application, *, poll_timeout: int = 10, sweep_seconds: floa
     sweep_seconds=None leaves the sweep to the caller (tests drive it with a controllable clock)."""
     svc: Services = app.bot_data["services"]
     await app.initialize()
-    await app.bot.set_my_commands([BotCommand(c, d) for c, d in texts.COMMANDS],
-                                  scope=BotCommandScopeAllPrivateChats())
-    svc.sender = OutboxSender(svc.db, app.bot, now=svc.workflow.now)
+    await menus.install_defaults(app.bot)
+    svc.sender = OutboxSender(svc.db, app.bot, keyboard.markup, now=svc.workflow.now,
+                              private_interval=svc.settings.private_interval)
     svc.tasks.append(asyncio.create_task(svc.sender.run(), name="outbox"))
     if sweep_seconds is not None:
-        svc.clocks = ClockDriver(svc.workflow, sweep_seconds)
+        svc.clocks = ClockDriver(svc.workflow, svc.db, sweep_seconds,
+                                 retention=timedelta(days=svc.settings.retention_days))
         svc.clocks.start()
     await app.start()
     await app.updater.start_polling(poll_interval=0, timeout=poll_timeout, drop_pending_updates=False)

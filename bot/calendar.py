@@ -20,7 +20,6 @@ Working-day semantics (unit "wd"):
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
@@ -30,6 +29,8 @@ from zoneinfo import ZoneInfo
 
 import yaml
 
+from nlp.catalogue import LIMIT_RE  # the one grammar of limits
+
 TZ = ZoneInfo("Asia/Shanghai")
 
 DEFAULT_CALENDAR = Path(__file__).resolve().parent.parent / "data" / "calendar.yaml"
@@ -37,11 +38,11 @@ DEFAULT_CALENDAR = Path(__file__).resolve().parent.parent / "data" / "calendar.y
 # Seconds per unit for the plain elapsed-time units; "wd" is handled by the calendar.
 _ELAPSED_UNITS = {"m": 60.0, "h": 3600.0, "d": 86400.0}
 _UNIT_NAMES = {"m": "分钟", "h": "小时", "d": "天", "wd": "个工作日"}
-_LIMIT_RE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(wd|m|h|d)\s*$", re.IGNORECASE)
 
 # A calendar without any working day in a year is a broken file, not a long holiday; stop
 # searching instead of looping forever.
 _MAX_SEARCH_DAYS = 366
+COVERAGE_DAYS = 60  # start-up and the catalogue check warn when the calendar does not reach this far
 
 
 def _format_amount(amount: float) -> str:
@@ -65,7 +66,7 @@ class Limit:
     @classmethod
     def parse(cls, text: str) -> Limit:
         """Parse "2h", "1.5h", "3d", "5wd", "30m" (case and surrounding spaces are ignored)."""
-        match = _LIMIT_RE.match(text) if isinstance(text, str) else None
+        match = LIMIT_RE.match(text) if isinstance(text, str) else None
         if match is None:
             raise ValueError(
                 f"invalid limit {text!r}: expected a positive number followed by "
@@ -88,10 +89,11 @@ class Limit:
 class WorkCalendar:
     """Which local dates are working days, and due-time arithmetic on top of that."""
 
-    def __init__(self, holidays: Iterable[date] = (), workdays: Iterable[date] = ()) -> None:
+    def __init__(self, holidays: Iterable[date] = (), workdays: Iterable[date] = (), source: str = "") -> None:
         """`holidays`: extra days off; `workdays`: make-up working days (调休上班), usually a weekend day."""
         self.holidays: frozenset[date] = frozenset(holidays)
         self.workdays: frozenset[date] = frozenset(workdays)
+        self.source = source
         both = sorted(self.holidays & self.workdays)
         if both:
             raise ValueError(
@@ -125,9 +127,20 @@ class WorkCalendar:
         holidays = _parse_dates(file, "holidays", raw.get("holidays"))
         workdays = _parse_dates(file, "workdays", raw.get("workdays"))
         try:
-            return cls(holidays, workdays)
+            return cls(holidays, workdays, source=str(file))
         except ValueError as exc:
             raise ValueError(f"{file}: {exc}") from exc
+
+    def coverage_warnings(self, now: datetime, days: int = COVERAGE_DAYS) -> list[str]:
+        """One line per year within the next `days` days for which the calendar lists no holidays at all: its
+        working-day limits would silently ignore that year's public holidays."""
+        today = now.astimezone(TZ).date()
+        covered = {d.year for d in self.holidays | self.workdays}
+        end = today + timedelta(days=days)
+        return [f"working-day calendar {self.source or '(built in)'} lists no holidays for {year}, which starts "
+                f"within {days} days: working-day limits will ignore its public holidays. Add the State Council's "
+                f"{year} schedule (国务院办公厅关于{year}年部分节假日安排的通知) to the calendar file."
+                for year in range(today.year, end.year + 1) if year not in covered]
 
     def is_workday(self, d: date) -> bool:
         """Mon–Fri unless a holiday; Sat/Sun only if a make-up working day."""

@@ -51,6 +51,9 @@ def main(argv: list[str] | None = None) -> int:
 def _dispatch(args: argparse.Namespace) -> int:
     if args.command == "run":
         settings = load_settings()  # a wrong setting stops here, before anything starts
+        if settings.sandbox and not settings.sandbox_allowed:
+            raise ConfigError("TELEGRAM_BOT_TOKEN: not set, and GRIDBOT_SANDBOX=0 forbids the local sandbox "
+                              "(set the token, or GRIDBOT_SANDBOX=1 to try the sandbox)")
         from bot.app import serve
 
         asyncio.run(serve(settings))

@@ -1,6 +1,6 @@
 """Stage clocks: the due times of a ticket's stages and the steps of the ladder, kept in the `timer` table.
 
-The table is the source of truth; APScheduler only drives `Workflow.sweep`, which claims due rows and fires
+The table is the source of truth; APScheduler only drives the sweep (bot/workflow/sweep.py), which claims due rows and fires
 each exactly once (on PostgreSQL with FOR UPDATE SKIP LOCKED, so several bot processes can sweep; SQLite
 means one process). A bot that was down fires what fell due meanwhile, in due order, on its first sweep.
 
@@ -41,28 +41,30 @@ class Ladder:
     callback_close: str = Settings.callback_close
 
 
-def stage_timers(ticket_id: int, assignment_id: int | None, stage: str, start: datetime, due: datetime,
-                 ladder: Ladder) -> list[Timer]:
+def stage_timers(subject_id: int, assignment_id: int | None, stage: str, start: datetime, due: datetime,
+                 ladder: Ladder, subject_kind: str = "ticket") -> list[Timer]:
     span = due - start
     steps = [(REMIND, start + span * ladder.remind_share), (ESCALATE, due),
              (ESCALATE2, due + span * ladder.escalate2_after)]
-    return [Timer(ticket_id=ticket_id, assignment_id=assignment_id, stage=stage, step=step, due_at=at)
-            for step, at in steps]
+    return [Timer(subject_kind=subject_kind, subject_id=subject_id, assignment_id=assignment_id, stage=stage,
+                  step=step, due_at=at) for step, at in steps]
 
 
 def callback_timers(ticket_id: int, resolved_at: datetime, limit: str | None, calendar: WorkCalendar,
                     ladder: Ladder) -> list[Timer]:
     ask = calendar.add(resolved_at, limit or ladder.callback_after)
-    return [Timer(ticket_id=ticket_id, stage="callback", step=ASK, due_at=ask),
-            Timer(ticket_id=ticket_id, stage="callback", step=ASK_AGAIN,
-                  due_at=calendar.add(ask, ladder.callback_reminder)),
-            Timer(ticket_id=ticket_id, stage="callback", step=CLOSE, due_at=calendar.add(ask, ladder.callback_close))]
+    steps = [(ASK, ask), (ASK_AGAIN, calendar.add(ask, ladder.callback_reminder)),
+             (CLOSE, calendar.add(ask, ladder.callback_close))]
+    return [Timer(subject_kind="ticket", subject_id=ticket_id, stage="callback", step=step, due_at=at)
+            for step, at in steps]
 
 
-async def cancel(s: AsyncSession, ticket_id: int, stages: Iterable[str], assignment_id: int | None = None) -> None:
+async def cancel(s: AsyncSession, subject_id: int, stages: Iterable[str], assignment_id: int | None = None,
+                 subject_kind: str = "ticket") -> None:
     """Stop the ladder of finished stages (their unfired steps will never fire)."""
-    query = (update(Timer).where(Timer.ticket_id == ticket_id, col(Timer.stage).in_(list(stages)),
-                                 col(Timer.fired_at).is_(None), Timer.cancelled == False)  # noqa: E712
+    query = (update(Timer).where(Timer.subject_kind == subject_kind, Timer.subject_id == subject_id,
+                                 col(Timer.stage).in_(list(stages)), col(Timer.fired_at).is_(None),
+                                 Timer.cancelled == False)  # noqa: E712
              .values(cancelled=True))
     if assignment_id is not None:
         query = query.where(Timer.assignment_id == assignment_id)

@@ -37,6 +37,9 @@ class Settings:
     escalate2_after: float = 1.0
     callback_reminder: str = "1d"
     callback_close: str = "3d"
+    retention_days: int = 30
+    private_interval: float = 1.0  # seconds between messages to one private chat (Telegram: about 1/s)
+    sandbox_allowed: bool = True  # GRIDBOT_SANDBOX=0 (the Docker image): no token is an error, not the sandbox
 
     @property
     def sandbox(self) -> bool:
@@ -79,7 +82,8 @@ def load_settings(env: dict[str, str] | None = None, dotenv: Path | None = ROOT 
         raise ConfigError(f"TELEGRAM_API_BASE_URL: expected an http(s) URL such as {Settings.api_base_url}, got {base!r}")
     db_url = get("DATABASE_URL") or Settings.database_url
     if not re.match(r"^(sqlite|postgres(ql)?)(\+\w+)?://", db_url):
-        raise ConfigError(f"DATABASE_URL: expected sqlite:///path.db or postgresql://user@host/db, got {db_url!r}")
+        raise ConfigError("DATABASE_URL: expected sqlite:///path.db or postgresql://user:password@host/db, "
+                          f"got {_without_password(db_url)!r}")
 
     def path(name: str, default: Path | None) -> Path | None:
         v = get(name)
@@ -107,8 +111,11 @@ def load_settings(env: dict[str, str] | None = None, dotenv: Path | None = ROOT 
         try:
             return str(Limit.parse(v))
         except ValueError:
-            raise ConfigError(f"{name}: expected a limit such as 2h, 3d or 5wd, got {v!r}") from None
+            raise ConfigError(f"{name}: expected a limit such as 30m, 2h, 3d or 5wd, got {v!r}") from None
 
+    sandbox = (get("GRIDBOT_SANDBOX") or "auto").lower()
+    if sandbox not in ("auto", "1", "0", "true", "false", "yes", "no"):
+        raise ConfigError(f"GRIDBOT_SANDBOX: expected 1 (allowed when there is no token) or 0, got {sandbox!r}")
     return Settings(
         token=token,
         api_base_url=base.rstrip("/"),
@@ -125,4 +132,11 @@ def load_settings(env: dict[str, str] | None = None, dotenv: Path | None = ROOT 
         escalate2_after=number("GRIDBOT_ESCALATE2_AFTER", Settings.escalate2_after, float, 0.05, 10.0),
         callback_reminder=limit("GRIDBOT_CALLBACK_REMINDER", Settings.callback_reminder),
         callback_close=limit("GRIDBOT_CALLBACK_CLOSE", Settings.callback_close),
+        retention_days=number("GRIDBOT_RETENTION_DAYS", Settings.retention_days, int, 1, 3650),
+        sandbox_allowed=sandbox not in ("0", "false", "no"),
     )
+
+
+def _without_password(url: str) -> str:
+    """A database URL as it may appear in an error message: user and host, never the password."""
+    return re.sub(r"(//[^:/@]*):[^@/]*@", r"\1:***@", url)

@@ -75,10 +75,14 @@ async def _script(local: LocalBot, t: Transcript) -> int:
     card = local.last(lead_chat)
     staff = next(c for c in local.double.state()["chats"] if c["id"] == lead_chat)["members"]
     staff_id = next(m for m in staff if m != local.double.bot_id)
-    await step("部门签收", local.press(lead_chat, staff_id, texts.BTN_ACCEPT, message_id=card["message_id"]))
-    await step("部门回复卡片，进展转告居民",
+    await step("部门签收", local.press(lead_chat, staff_id, texts.CARD_BUTTON["accept"], message_id=card["message_id"]))
+    await step("部门回复卡片（先确认是否转告群众）",
                local.say(staff_id, "已安排执法队员明天上午到现场核查", chat_id=lead_chat, reply_to=card["message_id"]))
-    await step("部门办结", local.press(lead_chat, staff_id, texts.BTN_RESOLVE, message_id=card["message_id"]))
+    await step("部门确认转告群众", local.press(lead_chat, staff_id, texts.BTN_RELAY))
+    await step("部门到场报到", local.press(lead_chat, staff_id, texts.CARD_BUTTON["arrive"], message_id=card["message_id"]))
+    await step("部门发送现场位置", local.locate(staff_id, 35.9966, 119.4108, chat_id=lead_chat,
+                                             reply_to=local.last(lead_chat)["message_id"]))
+    await step("部门办结", local.press(lead_chat, staff_id, texts.CARD_BUTTON["resolve"], message_id=card["message_id"]))
     prompt = local.last(lead_chat)
     await step("部门填写办理结果", local.say(staff_id, "违建棚子已拆除，消防通道已恢复畅通", chat_id=lead_chat,
                                            reply_to=prompt["message_id"]))
@@ -92,6 +96,6 @@ def _lead_card_chat(local: LocalBot, number: str) -> int | None:
     """The group whose card for `number` has the lead's buttons (cooperating cards have no 退回)."""
     for chat in local.double.state()["chats"]:
         for m in local.double.bot_messages(chat["id"]) if chat["id"] < 0 else ():
-            if number in (m.get("text") or "") and texts.BTN_RETURN in str(m.get("reply_markup")):
+            if number in (m.get("text") or "") and texts.CARD_BUTTON["return"] in str(m.get("reply_markup")):
                 return chat["id"]
     return None

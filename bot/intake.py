@@ -11,13 +11,13 @@ from datetime import timedelta
 
 from sqlmodel import col, select
 
-from bot import texts
+from bot import queries, texts
 from bot.workflow import OPEN_STATES, NotFound, Workflow, WorkflowError
 from nlp.catalogue import Catalogue
 from nlp.classifier import Classifier
 from nlp.similarity import similarity
 from storage.db import Database
-from storage.models import Department, Draft, Grid, Member, Ticket
+from storage.models import Attachment, Department, Draft, Grid, Member, Ticket
 
 MIN_LENGTH = 4
 MAX_LENGTH = 1500
@@ -42,6 +42,7 @@ class DraftView:
     confident: bool
     duplicates: list[Ticket] = field(default_factory=list)
     township: str | None = None  # the resident's own township: who 属地 is for them
+    alerted: bool = False  # an emergency: the command center was told the moment the message arrived
 
 
 class Intake:
@@ -54,25 +55,36 @@ class Intake:
         self.threshold = threshold
         self.duplicate_window = duplicate_window
 
-    async def draft(self, member: Member, text: str, *, photo_file_id: str | None = None,
+    async def draft(self, member: Member, text: str, *, photos: list[str] | None = None,
                     latitude: float | None = None, longitude: float | None = None) -> DraftView:
+        """What the bot understood of a request, kept until the resident confirms it. A danger right now is
+        reported to the command center at once, before anything is confirmed."""
         text = validate_text(text)
         result = self.classifier.classify(text)
         top = result.top
         confident = result.confident(self.threshold)
-        draft = Draft(member_id=member.id, text=text, photo_file_id=photo_file_id, latitude=latitude,
-                      longitude=longitude, matter_code=top.code if confident else None,
-                      confidence=top.confidence if top else None, emergency=result.emergency,
-                      candidates=[c.code for c in result.candidates], created_at=self.workflow.now())
+        now = self.workflow.now()
+        draft = Draft(member_id=member.id, text=text, latitude=latitude, longitude=longitude,
+                      matter_code=top.code if confident else None, confidence=top.confidence if top else None,
+                      emergency=result.emergency, candidates=[c.code for c in result.candidates], created_at=now)
         async with self.db.session() as s:
             s.add(draft)
+            await s.flush()
+            s.add_all(Attachment(draft_id=draft.id, kind="photo", file_id=f, created_at=now) for f in photos or ())
+        alerted = False
+        if result.emergency:
+            alerted = await self.workflow.routing.alert_emergency(text, await self.grid_label(member))
         duplicates = await self.duplicates(member, draft) if confident else []
-        return DraftView(draft, confident, duplicates, await self.township_of(member))
+        return DraftView(draft, confident, duplicates, await self.township_of(member), alerted)
+
+    async def grid_label(self, member: Member) -> str:
+        async with self.db.read() as s:
+            return await queries.grid_name(s, member.grid_id)
 
     async def township_of(self, member: Member) -> str | None:
         if member.grid_id is None:
             return None
-        async with self.db.session() as s:
+        async with self.db.read() as s:
             row = (await s.exec(select(Department.name).join(Grid, Grid.township_id == Department.id)
                                 .where(Grid.id == member.grid_id))).first()
         return row
@@ -82,7 +94,7 @@ class Intake:
         if member.grid_id is None or draft.matter_code is None:
             return []
         since = self.workflow.now() - self.duplicate_window
-        async with self.db.session() as s:
+        async with self.db.read() as s:
             rows = (await s.exec(select(Ticket).where(
                 Ticket.grid_id == member.grid_id, Ticket.matter_code == draft.matter_code,
                 col(Ticket.state).in_(OPEN_STATES), Ticket.created_at >= since,
@@ -108,7 +120,7 @@ class Intake:
         return DraftView(draft, matter_code is not None, township=await self.township_of(member))
 
     async def get(self, draft_id: int, member: Member) -> Draft:
-        async with self.db.session() as s:
+        async with self.db.read() as s:
             return await self._open_draft(s, draft_id, member)
 
     async def cancel(self, draft_id: int, member: Member) -> None:
@@ -118,17 +130,23 @@ class Intake:
             s.add(draft)
 
     async def submit(self, draft_id: int, member: Member) -> Ticket:
-        """提交: the draft becomes a ticket in the same transaction that closes the draft."""
+        """提交: the draft becomes a ticket in the same transaction that closes the draft. Pressed again (a
+        double tap, a replayed update after a crash), it shows the ticket the draft already became."""
         async with self.db.session() as s:
+            draft = await s.get(Draft, draft_id)
+            if draft is not None and draft.member_id == member.id and draft.ticket_id is not None:
+                return await s.get(Ticket, draft.ticket_id)
             draft = await self._open_draft(s, draft_id, member)
-            ticket = await self.workflow.submit(
+            photos = (await s.exec(select(Attachment.file_id).where(Attachment.draft_id == draft.id)
+                                   .order_by(col(Attachment.id)))).all()
+            ticket = await self.workflow.routing.submit(
                 member, draft.text, matter_code=draft.matter_code, confidence=draft.confidence,
-                emergency=draft.emergency, photo_file_id=draft.photo_file_id, latitude=draft.latitude,
+                emergency=draft.emergency, photos=list(photos), latitude=draft.latitude,
                 longitude=draft.longitude, candidates=draft.candidates, session=s)
             draft.status = "submitted"
             draft.ticket_id = ticket.id
             s.add(draft)
-        self.workflow.committed()
+        self.workflow.routing.committed()
         return ticket
 
     async def join(self, draft_id: int, member: Member, ticket_id: int) -> Ticket:
@@ -138,6 +156,6 @@ class Intake:
             draft.status = "submitted"
             draft.ticket_id = ticket_id
             s.add(draft)
-            ticket = await self.workflow.join(ticket_id, member, session=s)
-        self.workflow.committed()
+            ticket = await self.workflow.routing.join(ticket_id, member, session=s)
+        self.workflow.routing.committed()
         return ticket

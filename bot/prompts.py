@@ -1,4 +1,7 @@
-"""Questions the bot is waiting on (退回理由, 办结结果, attachments), stored so a restart forgets none."""
+"""Questions the bot is waiting on (退回理由, 办结结果, a reporter's answer to the dispatcher, attachments
+waiting for their text), stored so a restart forgets none. Several may be open for one person at once: a
+reply says which one it answers (the question's message); a plain message answers only an unambiguous one.
+"""
 
 from __future__ import annotations
 
@@ -7,9 +10,10 @@ from datetime import datetime, timedelta
 from sqlmodel import col, delete, select
 
 from storage.db import Database
-from storage.models import PendingInput, utcnow
+from storage.models import Member, Outbox, PendingInput, utcnow
 
 TTL = timedelta(hours=24)
+ATTACH = "attach"  # photos / a place waiting for the resident's next text: one per chat, replaced, not stacked
 
 
 class Prompts:
@@ -17,25 +21,55 @@ class Prompts:
         self.db = db
 
     async def ask(self, chat_id: int, user_id: int, kind: str, *, ticket_id: int | None = None,
-                  prompt_message_id: int | None = None, data: dict | None = None) -> None:
-        """Record the question; a newer question of the same user in the same chat replaces older ones."""
+                  prompt_message_id: int | None = None, data: dict | None = None,
+                  now: datetime | None = None) -> PendingInput:
+        """Record a question asked in this chat. The same question asked again (same kind and ticket) replaces
+        the older one; other open questions stay open."""
         async with self.db.session() as s:
-            await s.exec(delete(PendingInput).where(PendingInput.chat_id == chat_id,
-                                                    PendingInput.user_id == user_id))
-            s.add(PendingInput(chat_id=chat_id, user_id=user_id, kind=kind, ticket_id=ticket_id,
-                               prompt_message_id=prompt_message_id, data=data or {}))
+            same = delete(PendingInput).where(PendingInput.chat_id == chat_id, PendingInput.user_id == user_id,
+                                              PendingInput.kind == kind)
+            if kind != ATTACH:
+                same = same.where(PendingInput.ticket_id == ticket_id)
+            await s.exec(same)
+            prompt = PendingInput(chat_id=chat_id, user_id=user_id, kind=kind, ticket_id=ticket_id,
+                                  prompt_message_id=prompt_message_id, data=data or {}, created_at=now or utcnow())
+            s.add(prompt)
+        return prompt
 
-    async def find(self, chat_id: int, user_id: int, reply_to: int | None = None,
-                   now: datetime | None = None) -> PendingInput | None:
-        """The user's open question in this chat: the one replied to, or with no reply the latest (when a
-        bot sees all group messages, i.e. privacy mode off, a plain message answers it too)."""
+    async def replied(self, chat_id: int, user_id: int, reply_to: int,
+                      now: datetime | None = None) -> PendingInput | None:
+        """The open question whose message `reply_to` is (asked directly, or through the outbox)."""
         since = (now or utcnow()) - TTL
-        async with self.db.session() as s:
-            query = select(PendingInput).where(PendingInput.chat_id == chat_id, PendingInput.user_id == user_id,
-                                               PendingInput.created_at >= since)
-            if reply_to is not None:
-                return (await s.exec(query.where(PendingInput.prompt_message_id == reply_to))).first()
-            return (await s.exec(query.order_by(col(PendingInput.id).desc()))).first()
+        async with self.db.read() as s:
+            direct = await s.exec(select(PendingInput).where(
+                PendingInput.chat_id == chat_id, PendingInput.user_id == user_id,
+                PendingInput.prompt_message_id == reply_to, PendingInput.created_at >= since))
+            found = direct.first()
+            if found is not None:
+                return found
+            relayed = await s.exec(select(PendingInput).join(Outbox, Outbox.id == PendingInput.outbox_id)
+                                   .join(Member, Member.id == PendingInput.member_id)
+                                   .where(Outbox.chat_id == chat_id, Outbox.sent_message_id == reply_to,
+                                          Member.telegram_id == user_id, PendingInput.created_at >= since))
+            return relayed.first()
+
+    async def open(self, chat_id: int, user_id: int, now: datetime | None = None) -> list[PendingInput]:
+        """This person's open questions in this chat, newest first (attachments waiting for text excluded)."""
+        since = (now or utcnow()) - TTL
+        async with self.db.read() as s:
+            rows = await s.exec(select(PendingInput).where(
+                PendingInput.chat_id == chat_id, PendingInput.user_id == user_id, PendingInput.kind != ATTACH,
+                PendingInput.created_at >= since).order_by(col(PendingInput.id).desc()))
+            return list(rows.all())
+
+    async def attachments(self, chat_id: int, user_id: int) -> PendingInput | None:
+        async with self.db.read() as s:
+            return (await s.exec(select(PendingInput).where(
+                PendingInput.chat_id == chat_id, PendingInput.user_id == user_id, PendingInput.kind == ATTACH))).first()
+
+    async def get(self, prompt_id: int) -> PendingInput | None:
+        async with self.db.read() as s:
+            return await s.get(PendingInput, prompt_id)
 
     async def done(self, prompt_id: int) -> None:
         async with self.db.session() as s:

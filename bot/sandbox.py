@@ -77,6 +77,13 @@ class LocalBot:
         await self.settle()
         return message
 
+    async def locate(self, user_id: int, latitude: float, longitude: float, chat_id: int | None = None,
+                     reply_to: int | None = None) -> dict:
+        message = self.double.send_location(chat_id or user_id, user_id, latitude, longitude,
+                                            reply_to_message_id=reply_to)
+        await self.settle()
+        return message
+
     async def press(self, chat_id: int, user_id: int, label: str, message_id: int | None = None) -> None:
         self.double.press_button(chat_id, user_id, label, message_id=message_id)
         await self.settle()
@@ -108,6 +115,8 @@ async def register_personas(svc: assembly.Services, double: BotApiDouble) -> Non
         departments = (await s.exec(select(Department))).all()
     names = {d.id: d.name for d in departments}
     for m in members:  # staff are shown with their department: that is who they act for
+        if m.telegram_id is None:
+            continue  # a reporter without Telegram (web, Open311) has no chat to play
         label = names.get(m.department_id, "") if m.role == Role.STAFF else texts.ROLE.get(m.role, "")
         double.add_user(m.telegram_id, m.name or str(m.telegram_id), role_label=label)
     double.add_user(GUEST_ID, texts.SANDBOX_GUEST, role_label=texts.ROLE["resident"])

@@ -1,4 +1,4 @@
-"""APScheduler drives the clock sweep; the due times themselves live in the `timer` table.
+"""APScheduler drives the clock sweep and the pruning; the due times themselves live in the `timer` table.
 
 The sweep runs at start (so what fell due while the bot was down fires once, in order) and then every
 `interval` seconds. misfire_grace_time=None and coalesce: a late or missed run is simply run once.
@@ -8,27 +8,35 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
+from bot import retention
 from bot.workflow import Workflow
+from storage.db import Database
 
 log = logging.getLogger(__name__)
 SWEEP_SECONDS = 30
+PRUNE_HOURS = 6
 
 
 class ClockDriver:
-    def __init__(self, workflow: Workflow, interval: float = SWEEP_SECONDS) -> None:
+    def __init__(self, workflow: Workflow, db: Database, interval: float = SWEEP_SECONDS,
+                 retention: timedelta = timedelta(days=30)) -> None:
         self.workflow = workflow
+        self.db = db
         self.interval = interval
+        self.retention = retention
         self._scheduler = AsyncIOScheduler(timezone=UTC)
         self._sweeping = asyncio.Lock()
 
     def start(self) -> None:
-        self._scheduler.add_job(self.sweep, "interval", seconds=self.interval, id="sweep",
-                                next_run_time=datetime.now(UTC), misfire_grace_time=None, coalesce=True,
-                                max_instances=1)
+        now = datetime.now(UTC)
+        common = {"misfire_grace_time": None, "coalesce": True, "max_instances": 1}
+        self._scheduler.add_job(self.sweep, "interval", seconds=self.interval, id="sweep", next_run_time=now, **common)
+        self._scheduler.add_job(self.prune, "interval", hours=PRUNE_HOURS, id="prune",
+                                next_run_time=now + timedelta(minutes=1), **common)
         self._scheduler.start()
 
     async def sweep(self) -> None:
@@ -36,6 +44,11 @@ class ClockDriver:
             fired = await self.workflow.sweep()
         if fired:
             log.info("clock sweep fired %d timer(s)", fired)
+
+    async def prune(self) -> None:
+        gone = await retention.prune(self.db, self.workflow.now() - self.retention)
+        if any(gone.values()):
+            log.info("pruned %s", gone)
 
     async def stop(self) -> None:
         """Stop scheduling, then wait for a sweep under way (it must finish before the database closes)."""

@@ -55,6 +55,10 @@ EVENT = {
     "reopened": "重办",
     "comment": "群众意见",
     "closed": "关闭（未评价）",
+    "internal_note": "内部备注",
+    "arrival_waived": "未到场说明",
+    "asked_reporter": "调度员询问",
+    "reporter_answered": "群众答复",
 }
 
 # -- buttons ------------------------------------------------------------------------------------
@@ -62,9 +66,6 @@ BTN_SUBMIT = "✅ 提交"
 BTN_OTHER = "🔄 换一类"
 BTN_CANCEL = "✖ 取消"
 BTN_HUMAN = "🙋 交给人工分派"
-BTN_ACCEPT = "签收"
-BTN_RETURN = "退回"
-BTN_RESOLVE = "办结"
 BTN_UPHOLD = "维持原派单"
 BTN_BROWSE = "📂 按类别选择事项"
 BTN_BACK = "↩ 返回类别"
@@ -72,14 +73,45 @@ BTN_JOIN = "➕ 加入该工单"
 BTN_NEW = "🆕 仍然新建"
 
 # -- resident -----------------------------------------------------------------------------------
-START = (
-    f"您好，这里是{BOT_NAME}——县乡“属地管理”一端受理平台。\n\n"
-    "直接用一句话告诉我您遇到的问题（可附照片或位置），例如：\n"
-    "“小区门口路灯坏了一个星期了”\n"
-    "我会识别事项、派给负责的部门，并给您一个工单号。\n\n"
-    "/my 查看我的工单\n/t 工单号 查看某个工单的进展\n/help 使用说明"
-)
-HELP = START
+START = f"您好，这里是{BOT_NAME}——县乡“属地管理”一端受理平台。"
+HELP = {
+    "resident": (
+        "直接用一句话告诉我您遇到的问题（可附照片或位置），例如：\n"
+        "“小区门口路灯坏了一个星期了”\n"
+        "我会识别事项、派给负责的部门，并给您一个工单号，每个环节都会通知您。\n\n"
+        "/my 查看我的工单\n/t 工单号 查看某个工单的进展\n/help 使用说明"
+    ),
+    "grid_worker": (
+        "您是网格员。可以像居民一样直接发送问题（可附照片、位置）代群众或巡查上报，我会派给负责的部门。\n\n"
+        "/my 查看我上报的工单\n/t 工单号 查看工单进展\n/help 使用说明"
+    ),
+    "staff": (
+        "您是部门工作人员。工单卡片会发到本部门工作群：\n"
+        "· 签收 —— 确认接单；退回 —— 不属于本部门职责时退回指挥中心（须填理由，签收前可退回）\n"
+        "· 报到 —— 到场后发送现场位置；办结 —— 填写办理结果，群众会收到通知并回访\n"
+        "· 申请延期 —— 填写新期限和理由，由指挥中心审批\n"
+        "· 回复卡片 —— 写办理进展，确认“转告群众”后才会发给群众，也可“仅内部备注”\n\n"
+        "/help 使用说明"
+    ),
+    "dispatcher": (
+        "您是指挥中心调度员。待分派、被退回的工单和延期申请会发到指挥中心群：\n"
+        "· 点系统建议的事项或“按类别选择事项”派单；被退回的工单可“维持原派单”（须填意见）\n"
+        "· 回复待分派卡片 —— 向群众提问，群众的答复会回到卡片上\n"
+        "· 批准延期 / 不批准 —— 审批部门的延期申请\n"
+        "超时工单的督办也会发到指挥中心群。\n\n/help 使用说明"
+    ),
+    "admin": (
+        "您是管理员，可以在私聊中：\n"
+        "/invite group 部门代码 —— 生成把工作群绑定到部门的链接\n"
+        "/invite staff 部门代码 · /invite grid_worker 网格代码 · /invite dispatcher · /invite admin —— 邀请人员\n"
+        "/departments 部门代码 · /grids 网格代码\n"
+        "调度员的全部操作您也可以在指挥中心群里进行。\n\n/help 使用说明"
+    ),
+    "group": (
+        "这是部门工作群。工单卡片会发到这里，请用卡片下方的按钮签收、退回、报到、办结或申请延期；"
+        "回复卡片可写办理进展（确认后才转告群众）。"
+    ),
+}
 UNDERSTOOD = (
     "我理解您反映的是：\n"
     "事项：{matter}\n"
@@ -103,11 +135,14 @@ EMERGENCY = (
     "请立即拨打：火警 119，急救 120，报警 110。\n"
     "我们已同时通知指挥中心。"
 )
+EMERGENCY_NO_CENTER = "⚠️ 您反映的情况可能危及人身安全！\n请立即拨打：火警 119，急救 120，报警 110。"
 EMPTY_TEXT = "请用文字描述您遇到的问题，例如：“小区门口的路灯坏了”。"
 TOO_SHORT = "描述太短了，请多写几个字，说明是什么问题、在哪里。"
 TOO_LONG = "描述太长了（{length} 字），请精简到 {limit} 字以内后重新发送。"
 UNSUPPORTED = "暂时只能处理文字、照片和位置。请用文字描述您的问题。"
-UNKNOWN_COMMAND = "没有这个命令。可用命令：/start /my /t 工单号 /help"
+UNKNOWN_COMMAND = "没有这个命令。"
+WHICH_QUESTION = "您有 {n} 个待回复的问题，请直接“回复”对应的提示消息作答，以免弄混工单。"
+NOTE_NOT_YOURS = "只有写这条回复的人可以决定是否转告群众。"
 PHOTO_SAVED = "照片已收到，请再用一句话描述问题。"
 LOCATION_SAVED = "位置已收到（{lat:.5f}, {lon:.5f}），会附在您下一条诉求里。请用一句话描述问题。"
 NO_TICKETS = "您还没有提交过工单。直接发一句话描述问题即可。"
@@ -128,7 +163,7 @@ N_RESOLVED = "工单 {number} 已办结（{dept}）。\n办理结果：{result}"
 
 # -- department group ---------------------------------------------------------------------------
 CARD = (
-    "【工单 {number}】{state}\n"
+    "{urgent}【工单 {number}】{state}\n"
     "事项：{matter}\n"
     "主办：{lead}{cooperate}\n"
     "网格：{grid}\n"
@@ -138,7 +173,15 @@ CARD = (
 )
 CARD_COOP_LINE = "\n协办：{names}"
 CARD_ROLE_COOP = "（本部门为协办单位）\n"
-CARD_PHOTO = "附照片\n"
+CARD_PHOTOS = "附照片 {n} 张（见上方）\n"
+CARD_URGENT = "🚨【紧急】"
+CARD_WITHDRAWN = "本卡片已失效（工单已改派或转入重办，请以最新卡片为准）"
+CARD_NOTE = "{label}：{note}\n"
+NOTE_FROM_DISPATCHER = "调度员意见"
+NOTE_FROM_RESIDENT = "群众反馈"
+RESIDENT_FEEDBACK = "【重办】群众回访：{solved}，{satisfaction}"
+CARD_BUTTON = {"accept": "签收", "return": "退回", "arrive": "报到", "resolve": "办结", "extend": "申请延期"}
+ALREADY_ACCEPTED = "工单 {number} 本部门已签收过了。"
 CARD_LOCATION = "位置：{lat:.5f}, {lon:.5f}\n"
 CARD_RESULT = "办理结果：{result}\n"
 LIMIT_ACCEPT = "签收 {due} 前"
@@ -154,24 +197,44 @@ DONE_ACCEPT = "已签收。"
 DONE_RETURN = "已退回指挥中心，等待调度员决定。"
 DONE_RESOLVE = "已办结，已通知群众。"
 DONE_NOTE = "已转告群众。"
+DONE_INTERNAL_NOTE = "已记为内部备注，不会发给群众。"
+NOTE_CONFIRM = "要把这段话作为办理进展转告群众吗？\n“{text}”"
+BTN_RELAY = "📨 转告群众"
+BTN_INTERNAL = "📝 仅内部备注"
+NOTE_GONE = "这条回复已处理过或已过期。"
 NOT_YOUR_DEPARTMENT = "您不是本部门工作人员，不能操作此工单。"
 GROUP_NOT_BOUND = "本群尚未绑定部门。请管理员发送邀请链接完成绑定。"
 
 # -- command center ------------------------------------------------------------------------------
 DISPATCH_CARD = (
-    "【待分派 {number}】\n"
+    "{urgent}【待分派 {number}】\n"
     "诉求：{text}\n"
     "网格：{grid}\n"
     "{reason}"
     "系统建议：{suggestion}\n"
-    "请选择事项："
+    "{talk}"
 )
+DISPATCH_PROMPT = "请选择事项；回复本卡片可向群众提问。"
+TALK_ASKED = "调度员询问：{text}\n"
+TALK_ANSWERED = "群众答复：{text}\n"
+DISPATCH_CLOSED = "（已处理）"
+DISPATCH_UPHELD = "✅ 已维持原派单：仍由【{lead}】办理"
 DISPATCH_REASON_LOW = "原因：识别把握不足\n"
 DISPATCH_REASON_RETURN = "原因：【{dept}】退回——{reason}\n"
 DISPATCH_REASON_NO_LEAD = "原因：主办部门【{dept}】尚未绑定工作群\n"
-DISPATCH_DONE = "【已分派 {number}】{matter} → {lead}（{who}）"
-EMERGENCY_ALERT = "⚠️ 紧急预警：工单 {number}\n诉求：{text}\n网格：{grid}\n已提示群众拨打 110/119/120，请立即处置。"
+DISPATCH_DONE = "✅ 已分派：{matter} → 【{lead}】"
+EMERGENCY_ALERT = "🚨 紧急预警（{number}）\n群众刚刚反映：{text}\n网格：{grid}\n已提示群众拨打 110/119/120，请立即核实处置。"
+NO_NUMBER_YET = "群众尚未提交工单"
+EMERGENCY_FILED = "🚨 紧急预警续报：群众已提交工单 {number}，{where}\n诉求：{text}"
+EMERGENCY_WHERE_LEAD = "已派至主办部门。"
+EMERGENCY_WHERE_CENTER = "正在等待调度员分派。"
 DONE_DISPATCH = "已派单。"
+DONE_UPHOLD = "已维持原派单，工单已退回原部门办理。"
+N_UPHELD = "工单 {number}：经指挥中心核定，仍由【{lead}】负责办理，我们会继续跟进。"
+QUESTION_TO_REPORTER = "指挥中心就工单 {number} 向您了解情况：\n{question}\n\n请直接回复本消息作答。"
+DONE_ASKED = "问题已转给群众，回复会显示在卡片上。"
+N_REPORTER_ANSWERED = "工单 {number} 群众答复：{text}"
+DONE_ANSWERED = "您的答复已转给指挥中心，谢谢！"
 BROWSE_CATEGORIES = "【待分派 {number}】\n诉求：{text}\n\n请选择类别："
 BROWSE_MATTERS = "【待分派 {number}】\n诉求：{text}\n\n{category}——请选择事项："
 NOT_DISPATCHER = "只有调度员可以分派工单。"
@@ -219,6 +282,13 @@ ACTION = {
     "reopen": "重办",
     "close": "关闭",
     "join": "附议",
+    "route": "派单",
+    "accept_share": "协办签收",
+    "waive_arrival": "说明未到场原因",
+    "rate_late": "评价",
+    "comment": "补充意见",
+    "ask_reporter": "向群众提问",
+    "answer_dispatcher": "答复",
 }
 
 
@@ -226,13 +296,15 @@ def local(dt: datetime | None, fmt: str = "%m-%d %H:%M") -> str:
     """Display a UTC datetime in county local time."""
     return dt.astimezone(TZ).strftime(fmt) if dt else ""
 
-# -- command menu (private chats) ----------------------------------------------------------------
-COMMANDS = [
-    ("start", "开始使用 / 使用说明"),
-    ("my", "我的工单"),
-    ("t", "查看工单进展：/t 工单号"),
-    ("help", "帮助"),
-]
+# -- command menus, per role ---------------------------------------------------------------------
+COMMANDS = {
+    "resident": [("my", "我的工单"), ("t", "查看工单进展：/t 工单号"), ("help", "使用说明")],
+    "grid_worker": [("my", "我上报的工单"), ("t", "查看工单进展：/t 工单号"), ("help", "使用说明")],
+    "staff": [("help", "部门工作人员使用说明")],
+    "dispatcher": [("help", "调度员使用说明")],
+    "admin": [("invite", "生成邀请链接"), ("departments", "部门代码"), ("grids", "网格代码"), ("help", "管理员使用说明")],
+    "group": [("help", "工作群使用说明")],
+}
 
 SANDBOX_GUEST = "新居民"
 SUPERVISOR_CHAT = "{dept}·分管领导"
@@ -255,10 +327,7 @@ BTN_SOLVED = "已解决"
 BTN_UNSOLVED = "未解决"
 SATISFACTION = {"satisfied": "满意", "basic": "基本满意", "dissatisfied": "不满意"}
 SOLVED = {True: "已解决", False: "未解决"}
-N_REOPENED_CARD = "【重办】群众反馈：{solved}，{satisfaction}{comment}"
 N_COMMENT_TO_DEPARTMENT = "工单 {number} 群众补充意见：{comment}"
-BTN_ARRIVE = "报到"
-BTN_EXTEND = "申请延期"
 ASK_ARRIVAL = "{who}，请回复本消息发送现场位置完成报到（📎 → 位置）。"
 ARRIVAL_NEEDS_LOCATION = "报到需要现场位置，请回复上面的提示消息发送位置（📎 → 位置）。"
 DONE_ARRIVE = "已报到。"
@@ -275,9 +344,16 @@ BTN_REFUSE = "不批准"
 EXTENSION_DECIDED = "【延期申请 {number}】{decision}（{who}）"
 EXTENSION_APPROVED = "已批准"
 EXTENSION_REFUSED = "未批准"
+EXTENSION_MOOT = "已失效（工单状态已变化）"
+EXTENSION_OUTCOME = "审批结果：{decision}"
 N_EXTENSION_APPROVED_DEPT = "工单 {number} 延期申请已批准，办结期限延至 {due}。"
 N_EXTENSION_REFUSED_DEPT = "工单 {number} 延期申请未获批准，请按原期限 {due} 办结。"
 N_EXTENSION_RESIDENT = "工单 {number}：经审批，办理期限延长至 {due}。原因：{reason}"
 NO_EXTENSION = "没有待审批的延期申请。"
 ASK_UPHOLD_NOTE = "{who}，请回复本消息填写维持原派单的意见（将转给【{dept}】）。"
-CARD_DISPATCHER_NOTE = "调度员意见：{note}\n"
+RESOLVE_NEEDS_ARRIVAL = ("本事项须到场处置：请先点“报到”发送现场位置。"
+                         "如确实无需到场（例如电话已解决），请回复本消息说明原因，记录在案后即可办结。")
+WAIVE_REASON_EMPTY = "请填写未到场的原因。"
+NO_ARRIVAL_NEEDED = "该工单无需说明未到场原因。"
+DONE_WAIVED = "未到场原因已记录，现在可以点“办结”。"
+ASK_WAIVER = "{who}，工单 {number} 须到场处置。已到场请点“报到”；确实无需到场请回复本消息说明原因（将记录在案）。"

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from sqlmodel import col, or_, select
 
 from storage.db import Database
-from storage.models import Assignment, AssignmentRole, CoReporter, Department, Event, Member, Outbox, Ticket
+from storage.models import Assignment, AssignmentRole, Card, CoReporter, Department, Event, Member, Ticket
 
 
 @dataclass
@@ -23,7 +23,7 @@ class Tickets:
 
     async def of_member(self, member: Member, limit: int = 10) -> list[Ticket]:
         """The member's tickets, as reporter or co-reporter, newest first."""
-        async with self.db.session() as s:
+        async with self.db.read() as s:
             joined = select(CoReporter.ticket_id).where(CoReporter.member_id == member.id)
             rows = await s.exec(select(Ticket).where(or_(Ticket.reporter_id == member.id, col(Ticket.id).in_(joined)))
                                 .order_by(col(Ticket.id).desc()).limit(limit))
@@ -31,7 +31,7 @@ class Tickets:
 
     async def view(self, number: str, member: Member) -> TicketView | None:
         """One ticket with its history, only for its reporter and co-reporters."""
-        async with self.db.session() as s:
+        async with self.db.read() as s:
             ticket = (await s.exec(select(Ticket).where(Ticket.number == number))).first()
             if ticket is None:
                 return None
@@ -47,17 +47,14 @@ class Tickets:
                                 .where(Event.ticket_id == ticket.id).order_by(col(Event.id)))
             return TicketView(ticket, lead, list(rows.all()))
 
-    async def for_card(self, chat_id: int, message_id: int) -> int | None:
-        """The ticket whose card is message `message_id` in `chat_id` (replies to cards are progress notes)."""
-        async with self.db.session() as s:
-            row = (await s.exec(select(Outbox.ticket_id).where(
-                Outbox.chat_id == chat_id, Outbox.sent_message_id == message_id,
-                Outbox.kind == "card"))).first()
-            return row
+    async def card_at(self, chat_id: int, message_id: int) -> Card | None:
+        """The card that message `message_id` in `chat_id` is (a reply to a card is about its ticket)."""
+        async with self.db.read() as s:
+            return (await s.exec(select(Card).where(Card.chat_id == chat_id, Card.message_id == message_id))).first()
 
     async def labelled_history(self, limit: int = 50_000) -> list[tuple[str, str]]:
         """(text, matter) pairs a dispatcher confirmed or corrected: training data for the classifier."""
-        async with self.db.session() as s:
+        async with self.db.read() as s:
             rows = await s.exec(select(Ticket.text, Event.data).join(Event, Event.ticket_id == Ticket.id)
                                 .where(col(Event.kind).in_(["dispatched", "rerouted"]),
                                        col(Event.actor_id).is_not(None))

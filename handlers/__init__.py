@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from telegram import Update
-from telegram.ext import Application, CallbackQueryHandler
+from telegram.ext import Application, CallbackQueryHandler, CommandHandler, filters
 
 from bot import texts
 from handlers import admin, department, dispatch, resident
 from handlers.common import Context, on_error
+from handlers.menus import Menus
 
 
 async def stale_button(update: Update, context: Context) -> None:
@@ -15,8 +16,14 @@ async def stale_button(update: Update, context: Context) -> None:
     await update.callback_query.answer(texts.ERR_FORGED, show_alert=True)
 
 
+async def group_help(update: Update, context: Context) -> None:
+    await update.effective_message.reply_text(texts.HELP["group"])
+
+
 def register(app: Application) -> None:
+    app.bot_data["menus"] = Menus()
     # Order matters: commands and buttons first, then each audience's messages, private fallbacks last.
+    app.add_handler(CommandHandler("help", group_help, filters=filters.ChatType.GROUPS))
     admin.register(app)
     resident.register(app)
     department.register(app)

@@ -70,8 +70,11 @@ async def redeem(update: Update, context: Context, code: str) -> None:
     if inv.kind == "group":
         await update.effective_message.reply_text(texts.BOUND_GROUP.format(dept=dept.name))
     else:
+        member = await acting_member(update, context)
+        await context.bot_data["menus"].ensure(context.bot, member)
         await update.effective_message.reply_text(
-            texts.BOUND_ROLE.format(role=texts.ROLE[inv.role], where=_where(dept, grid)))
+            texts.BOUND_ROLE.format(role=texts.ROLE[inv.role], where=_where(dept, grid)) + "\n\n"
+            + texts.HELP[member.role])
 
 
 async def group_start(update: Update, context: Context) -> None:

@@ -1,4 +1,5 @@
-"""What every audience's handlers share: the services, the acting member, keyboards, polite errors."""
+"""What every audience's handlers share: the services, the acting member and department, questions and
+answers, polite refusals."""
 
 from __future__ import annotations
 
@@ -11,8 +12,9 @@ from telegram import ForceReply, Update
 from telegram.error import TelegramError
 from telegram.ext import ContextTypes
 
-from bot import actions, texts
+from bot import texts
 from bot.workflow import WorkflowError
+from handlers import keyboard
 from storage.models import Member, PendingInput
 
 if TYPE_CHECKING:
@@ -22,7 +24,7 @@ log = logging.getLogger(__name__)
 Context = ContextTypes.DEFAULT_TYPE
 Handler = Callable[[Update, Context], Awaitable[None]]
 Answer = Callable[[Update, Context, PendingInput], Awaitable[None]]
-ANSWERS: dict[str, Answer] = {}  # prompt kind → what to do with the person's answer
+ANSWERS: dict[str, Answer] = {}  # question kind → what to do with the person's answer
 
 
 def answers(kind: str) -> Callable[[Answer], Answer]:
@@ -38,14 +40,22 @@ def answers(kind: str) -> Callable[[Answer], Answer]:
 async def take_answer(update: Update, context: Context) -> bool:
     """If this message answers a question the bot asked this person here, handle it and say so.
 
-    In private chats only an explicit reply to the question counts (any other text is a new request);
-    in groups a plain message counts too, for bots that see all group messages."""
+    A reply names the question it answers. Without a reply, in a group (bots that see all group messages), a
+    message answers the person's only open question; with several open, the bot asks them to reply to one.
+    In private chats only a reply counts: any other text is a new request."""
     message = update.effective_message
-    replied = message.reply_to_message
-    if replied is None and update.effective_chat.type == "private":
+    chat, user = update.effective_chat, update.effective_user
+    prompts = services(context).prompts
+    if message.reply_to_message is not None:
+        pending = await prompts.replied(chat.id, user.id, message.reply_to_message.message_id)
+    elif chat.type == "private":
         return False
-    pending = await services(context).prompts.find(update.effective_chat.id, update.effective_user.id,
-                                                   replied.message_id if replied else None)
+    else:
+        waiting = [p for p in await prompts.open(chat.id, user.id) if p.kind in ANSWERS]
+        if len(waiting) > 1:
+            await message.reply_text(texts.WHICH_QUESTION.format(n=len(waiting)))
+            return True
+        pending = waiting[0] if waiting else None
     if pending is None or pending.kind not in ANSWERS:
         return False
     await ANSWERS[pending.kind](update, context, pending)
@@ -61,12 +71,20 @@ async def acting_member(update: Update, context: Context) -> Member:
     return await services(context).directory.member(user.id, user.full_name)
 
 
-async def pressed(update: Update, context: Context) -> tuple[actions.Payload, Services, Member]:
-    """A button press: its payload (forged or stale data is refused politely), the services, the presser."""
-    payload = actions.parse(update.callback_query.data)
-    if payload is None:
+async def acting_for(update: Update, context: Context) -> int | None:
+    """The department whose chat this is (its cards' buttons are its own), or None outside department chats."""
+    if update.effective_chat.type == "private":
+        return None
+    dept = await services(context).directory.department_of_chat(update.effective_chat.id)
+    return dept.id if dept else 0  # 0: a group bound to no department acts for nobody
+
+
+async def pressed(update: Update, context: Context) -> tuple[keyboard.Press, Services, Member]:
+    """A button press: its decoded data (forged or stale data is refused politely), the services, the presser."""
+    press = keyboard.decode(update.callback_query.data)
+    if press is None:
         raise WorkflowError(texts.ERR_FORGED)
-    return payload, services(context), await acting_member(update, context)
+    return press, services(context), await acting_member(update, context)
 
 
 async def tell(update: Update, text: str) -> None:
@@ -77,15 +95,15 @@ async def tell(update: Update, text: str) -> None:
         await update.effective_message.reply_text(text)
 
 
-async def ask(update: Update, context: Context, kind: str, question: str, ticket_id: int,
-              placeholder: str) -> None:
-    """Ask the person who pressed a button for a text, as a reply (works with group privacy mode on)."""
-    query = update.callback_query
-    await query.answer()
-    prompt = await query.message.reply_text(
-        question, reply_markup=ForceReply(selective=True, input_field_placeholder=placeholder))
+async def ask(update: Update, context: Context, kind: str, question: str, ticket_id: int, placeholder: str,
+              data: dict | None = None) -> None:
+    """Ask the person who pressed a button (or wrote) for a text, as a reply (works with group privacy on)."""
+    if update.callback_query is not None:
+        await update.callback_query.answer()
+    prompt = await update.effective_message.reply_text(
+        question, reply_markup=ForceReply(selective=True, input_field_placeholder=placeholder[:64]))
     await services(context).prompts.ask(update.effective_chat.id, update.effective_user.id, kind,
-                                        ticket_id=ticket_id, prompt_message_id=prompt.message_id)
+                                        ticket_id=ticket_id, prompt_message_id=prompt.message_id, data=data)
 
 
 async def answer_with(update: Update, context: Context, pending: PendingInput, action) -> None:

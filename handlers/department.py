@@ -1,11 +1,12 @@
-"""Department group chats: the ticket card's buttons and replies to the card.
+"""Department group chats: the card's buttons and replies to a card.
 
-    [签收]     ─▶ workflow.accept
-    [退回]     ─▶ ask for a reason (ForceReply) ─▶ reply ─▶ workflow.return_  (goes to the dispatcher)
-    [报到]     ─▶ ask for the location          ─▶ location reply ─▶ workflow.arrive
-    [办结]     ─▶ ask for the result            ─▶ reply ─▶ workflow.resolve (the resident is told)
-    [申请延期] ─▶ ask for date and reason        ─▶ reply ─▶ workflow.request_extension (dispatcher decides)
-    reply to the card ─▶ workflow.add_note (relayed to the resident)
+    [签收]     ─▶ workflow.department.accept
+    [退回]     ─▶ ask for a reason (ForceReply) ─▶ reply ─▶ department.return_  (goes to the dispatcher)
+    [报到]     ─▶ ask for the location          ─▶ location reply ─▶ department.arrive
+    [办结]     ─▶ ask for the result            ─▶ reply ─▶ department.resolve (the resident is told)
+               (on-site matter, no 报到 yet: ask why nobody went ─▶ department.waive_arrival, recorded)
+    [申请延期] ─▶ ask for date and reason        ─▶ reply ─▶ department.request_extension (dispatcher decides)
+    reply to the card ─▶ shown back with [转告群众] / [仅内部备注] ─▶ department.add_note
 
 Only members of the department whose card it is may act; the workflow refuses everyone else.
 """
@@ -17,53 +18,76 @@ import functools
 from telegram import Update
 from telegram.ext import Application, CallbackQueryHandler, MessageHandler, filters
 
-from bot import actions, texts
-from bot.workflow import WorkflowError, parse_extension
-from handlers.common import Context, acting_member, answer_with, answers, ask, polite, pressed, services, take_answer
+from bot import texts
+from bot.outbox import button
+from bot.workflow import ArrivalRequired, WorkflowError
+from bot.workflow.parsing import parse_extension
+from handlers import keyboard
+from handlers.common import (
+    Context,
+    acting_for,
+    acting_member,
+    answer_with,
+    answers,
+    ask,
+    polite,
+    pressed,
+    services,
+    take_answer,
+)
 from storage.models import PendingInput
 
 GROUPS = filters.ChatType.GROUPS
 ASK = {
-    actions.RETURN: ("return", texts.ASK_RETURN_REASON),
-    actions.RESOLVE: ("resolve", texts.ASK_RESULT),
-    actions.ARRIVE: ("arrive", texts.ASK_ARRIVAL),
-    actions.EXTEND: ("extend", texts.ASK_EXTENSION),
+    "return": texts.ASK_RETURN_REASON,
+    "resolve": texts.ASK_RESULT,
+    "arrive": texts.ASK_ARRIVAL,
+    "extend": texts.ASK_EXTENSION,
 }
 
 
 @polite
 async def card_button(update: Update, context: Context) -> None:
     query = update.callback_query
-    payload, svc, member = await pressed(update, context)
-    if payload.action == actions.ACCEPT:
-        done = await svc.workflow.accept(payload.id, member, chat_id=update.effective_chat.id)
+    press, svc, member = await pressed(update, context)
+    department = await acting_for(update, context)
+    if press.action == "accept":
+        done = await svc.workflow.department.accept(press.id, member, acting_for=department)
         await query.answer(done.reply)
         return
-    if payload.action not in ASK:
+    if press.action not in ASK:
         raise WorkflowError(texts.ERR_FORGED)
-    action, question = ASK[payload.action]
-    ticket = await svc.workflow.precheck(payload.id, member, action, chat_id=update.effective_chat.id)
-    await ask(update, context, action, question.format(who=update.effective_user.full_name, number=ticket.number),
-              ticket.id, placeholder=texts.ACTION[action])
+    who = update.effective_user.full_name
+    try:
+        ticket = await svc.workflow.may(press.action, press.id, member, acting_for=department)
+    except ArrivalRequired:
+        ticket = await svc.workflow.may("waive_arrival", press.id, member, acting_for=department)
+        await ask(update, context, "waive_arrival", texts.ASK_WAIVER.format(who=who, number=ticket.number),
+                  ticket.id, placeholder=texts.ACTION["waive_arrival"])
+        return
+    await ask(update, context, press.action, ASK[press.action].format(who=who, number=ticket.number), ticket.id,
+              placeholder=texts.ACTION[press.action])
 
 
 @answers("return")
 @answers("resolve")
-async def answer_reason_or_result(update: Update, context: Context, pending: PendingInput) -> None:
-    """退回理由 → workflow.return_; 办结结果 → workflow.resolve (acting for this chat's department)."""
-    workflow = services(context).workflow
-    act = workflow.return_ if pending.kind == "return" else workflow.resolve
-    await answer_with(update, context, pending, functools.partial(act, chat_id=update.effective_chat.id))
+@answers("waive_arrival")
+async def answer_text(update: Update, context: Context, pending: PendingInput) -> None:
+    """退回理由 → return_; 办结结果 → resolve; 未到场原因 → waive_arrival (acting for this chat's department)."""
+    department = services(context).workflow.department
+    act = {"return": department.return_, "resolve": department.resolve,
+           "waive_arrival": department.waive_arrival}[pending.kind]
+    await answer_with(update, context, pending, functools.partial(act, acting_for=await acting_for(update, context)))
 
 
 @answers("extend")
 async def answer_extend(update: Update, context: Context, pending: PendingInput) -> None:
     svc = services(context)
-    member = await acting_member(update, context)
     parsed = parse_extension(update.effective_message.text or "", svc.workflow.now())
     if parsed is None:  # let the workflow word the refusal, with the current deadline in it
         parsed = (svc.workflow.now(), "")
-    done = await svc.workflow.request_extension(pending.ticket_id, member, *parsed, chat_id=update.effective_chat.id)
+    done = await svc.workflow.department.request_extension(
+        pending.ticket_id, await acting_member(update, context), *parsed, acting_for=await acting_for(update, context))
     await svc.prompts.done(pending.id)
     await update.effective_message.reply_text(done.reply)
 
@@ -74,31 +98,59 @@ async def answer_arrive(update: Update, context: Context, pending: PendingInput)
     if message.location is None:
         raise WorkflowError(texts.ARRIVAL_NEEDS_LOCATION)
     svc = services(context)
-    done = await svc.workflow.arrive(pending.ticket_id, await acting_member(update, context),
-                                     message.location.latitude, message.location.longitude,
-                                     chat_id=update.effective_chat.id)
+    done = await svc.workflow.department.arrive(pending.ticket_id, await acting_member(update, context),
+                                                message.location.latitude, message.location.longitude,
+                                                acting_for=await acting_for(update, context))
     await svc.prompts.done(pending.id)
     await message.reply_text(done.reply)
 
 
 @polite
 async def group_message(update: Update, context: Context) -> None:
-    """An answer to the bot's question, or a reply to a card (a progress note for the resident)."""
+    """An answer to the bot's question; a reply to a department card (a note: relayed to the resident only
+    when its author says so); a dispatcher's reply to a 待分派 card (a question to the reporter)."""
     if await take_answer(update, context):
         return
     message = update.effective_message
     if message.reply_to_message is None or not message.text:
         return  # ordinary group chatter
     svc = services(context)
-    ticket_id = await svc.tickets.for_card(update.effective_chat.id, message.reply_to_message.message_id)
-    if ticket_id is None:
+    card = await svc.tickets.card_at(update.effective_chat.id, message.reply_to_message.message_id)
+    if card is None:
         return
-    done = await svc.workflow.add_note(ticket_id, await acting_member(update, context), message.text,
-                                       chat_id=update.effective_chat.id)
-    await message.reply_text(done.reply)
+    member = await acting_member(update, context)
+    if card.key.startswith("dispatch:"):
+        done = await svc.workflow.routing.ask_reporter(card.subject_id, member, message.text)
+        await message.reply_text(done.reply)
+        return
+    if not card.key.startswith("assignment:"):
+        return
+    ticket = await svc.workflow.may("note", card.subject_id, member, acting_for=await acting_for(update, context))
+    prompt = await svc.prompts.ask(update.effective_chat.id, update.effective_user.id, "note", ticket_id=ticket.id,
+                                   prompt_message_id=message.message_id, data={"text": message.text[:3000]})
+    rows = [[button(texts.BTN_RELAY, "relay", prompt.id), button(texts.BTN_INTERNAL, "internal", prompt.id)]]
+    await message.reply_text(texts.NOTE_CONFIRM.format(text=message.text[:500]), reply_markup=keyboard.inline(rows))
+
+
+@polite
+async def note_button(update: Update, context: Context) -> None:
+    """转告群众 / 仅内部备注 on a department member's reply to a card; only its author decides."""
+    query = update.callback_query
+    press, svc, member = await pressed(update, context)
+    prompt = await svc.prompts.get(press.id)
+    if prompt is None or prompt.kind != "note":
+        raise WorkflowError(texts.NOTE_GONE)
+    if prompt.user_id != update.effective_user.id or prompt.chat_id != update.effective_chat.id:
+        raise WorkflowError(texts.NOTE_NOT_YOURS)
+    done = await svc.workflow.department.add_note(prompt.ticket_id, member, prompt.data.get("text", ""),
+                                                  relay=press.action == "relay",
+                                                  acting_for=await acting_for(update, context))
+    await svc.prompts.done(prompt.id)
+    await query.answer(done.reply)
+    await query.edit_message_text(f"{done.reply}\n“{prompt.data.get('text', '')[:500]}”")
 
 
 def register(app: Application) -> None:
-    buttons = "|".join([actions.ACCEPT, *ASK])
-    app.add_handler(CallbackQueryHandler(card_button, pattern=rf"^t:({buttons}):"))
+    app.add_handler(CallbackQueryHandler(card_button, pattern=keyboard.pattern("accept", *ASK)))
+    app.add_handler(CallbackQueryHandler(note_button, pattern=keyboard.pattern("relay", "internal")))
     app.add_handler(MessageHandler(GROUPS & (filters.TEXT | filters.LOCATION) & ~filters.COMMAND, group_message))

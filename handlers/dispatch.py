@@ -1,4 +1,5 @@
-"""The command center's chat: dispatchers pick the matter of unclear or returned tickets, or uphold a return.
+"""The command center's chat: dispatchers pick the matter of unclear or returned tickets, uphold a return,
+decide extensions, and ask reporters questions (a reply to a 待分派 card, handled with the group messages).
 
 A return never goes silently to another office: it lands here, and a dispatcher decides.
 """
@@ -8,68 +9,61 @@ from __future__ import annotations
 from telegram import Update
 from telegram.ext import Application, CallbackQueryHandler
 
-from bot import actions, texts
-from bot.outbox import build_markup
+from bot import texts
+from bot.outbox import button
 from bot.workflow import WorkflowError
-from handlers.common import Context, acting_member, answer_with, answers, ask, polite, pressed, services
-from storage.models import PendingInput
+from handlers import keyboard
+from handlers.common import Context, answer_with, answers, ask, polite, pressed, services
 
 
 @polite
 async def dispatch_button(update: Update, context: Context) -> None:
     query = update.callback_query
-    payload, svc, member = await pressed(update, context)
-    if payload.action == actions.DISPATCH and payload.arg:
-        done = await svc.workflow.dispatch(payload.id, payload.arg, member)
-        matter = svc.catalogue.matter(payload.arg)
-    elif payload.action == actions.UPHOLD:
-        ticket = await svc.workflow.precheck(payload.id, member, "uphold")
+    press, svc, member = await pressed(update, context)
+    if press.action == "dispatch" and press.arg:
+        done = await svc.workflow.routing.dispatch(press.id, press.arg, member)
+    elif press.action == "uphold":
+        ticket = await svc.workflow.may("uphold", press.id, member)
         lead = svc.catalogue.departments.get(svc.catalogue.matter(ticket.matter_code).lead)
         await ask(update, context, "uphold", texts.ASK_UPHOLD_NOTE.format(
             who=update.effective_user.full_name, dept=lead.name if lead else texts.TOWNSHIP_LABEL), ticket.id,
             placeholder=texts.ACTION["uphold"])
         return
-    elif payload.action in (actions.APPROVE, actions.REFUSE):
-        done = await svc.workflow.decide_extension(payload.id, member, payload.action == actions.APPROVE)
-        await query.answer(done.reply)
-        await query.edit_message_text(texts.EXTENSION_DECIDED.format(
-            number=done.ticket.number, decision=done.reply, who=update.effective_user.full_name))
-        return
-    elif payload.action == actions.BROWSE:
-        await browse(update, context, payload)
+    elif press.action in ("approve_extension", "refuse_extension") and press.arg and press.arg.isdigit():
+        done = await svc.workflow.department.decide_extension(press.id, int(press.arg), member,
+                                                              press.action == "approve_extension")
+    elif press.action == "browse":
+        await browse(update, context, press, member)
         return
     else:
         raise WorkflowError(texts.ERR_FORGED)
-    await query.answer(done.reply)
-    lead = svc.catalogue.departments.get(matter.lead)
-    await query.edit_message_text(texts.DISPATCH_DONE.format(
-        number=done.ticket.number, matter=matter.name, lead=lead.name if lead else texts.TOWNSHIP_LABEL,
-        who=update.effective_user.full_name))
+    await query.answer(done.reply)  # the card itself is brought up to date by the workflow
 
 
-async def browse(update: Update, context: Context, payload: actions.Payload) -> None:
+async def browse(update: Update, context: Context, press: keyboard.Press, member) -> None:
     """Categories, then the matters of one category: the whole catalogue is reachable in two taps."""
     svc = services(context)
-    ticket = await svc.workflow.precheck(payload.id, await acting_member(update, context), "dispatch")
+    ticket = await svc.workflow.may("dispatch", press.id, member)
     categories = list(dict.fromkeys(m.category1 for m in svc.catalogue.matters.values()))
-    index = int(payload.arg) if payload.arg and payload.arg.isdigit() else None
+    index = int(press.arg) if press.arg and press.arg.isdigit() else None
     if index is None or index >= len(categories):
         text = texts.BROWSE_CATEGORIES.format(number=ticket.number, text=ticket.text)
-        buttons = [[c, actions.ticket(actions.BROWSE, ticket.id, str(i))] for i, c in enumerate(categories)]
+        buttons = [button(c, "browse", ticket.id, str(i)) for i, c in enumerate(categories)]
     else:
         text = texts.BROWSE_MATTERS.format(number=ticket.number, text=ticket.text, category=categories[index])
-        buttons = [[m.name, actions.ticket(actions.DISPATCH, ticket.id, m.code)]
+        buttons = [button(m.name, "dispatch", ticket.id, m.code)
                    for m in svc.catalogue.matters.values() if m.category1 == categories[index]]
-        buttons.append([texts.BTN_BACK, actions.ticket(actions.BROWSE, ticket.id)])
+        buttons.append(button(texts.BTN_BACK, "browse", ticket.id))
     rows = [buttons[i:i + 2] for i in range(0, len(buttons), 2)]
     await update.callback_query.answer()
-    await update.callback_query.edit_message_text(text[:4096], reply_markup=build_markup(rows))
+    await update.callback_query.edit_message_text(text[:4096], reply_markup=keyboard.inline(rows))
 
 
 @answers("uphold")
-async def answer_uphold(update: Update, context: Context, pending: PendingInput) -> None:
-    await answer_with(update, context, pending, services(context).workflow.uphold)
+async def answer_uphold(update: Update, context: Context, pending) -> None:
+    await answer_with(update, context, pending, services(context).workflow.routing.uphold)
 
 
 def register(app: Application) -> None:
-    app.add_handler(CallbackQueryHandler(dispatch_button, pattern=rf"^t:({actions.DISPATCH}|{actions.UPHOLD}|{actions.BROWSE}|{actions.APPROVE}|{actions.REFUSE}):"))
+    app.add_handler(CallbackQueryHandler(dispatch_button, pattern=keyboard.pattern(
+        "dispatch", "uphold", "browse", "approve_extension", "refuse_extension")))

@@ -1,4 +1,5 @@
-"""Residents (and grid workers) in their private chat with the bot: write a request, follow tickets.
+"""Residents (and grid workers) in their private chat with the bot: write a request, follow tickets, answer
+the bot's questions.
 
     text/photo/location ─▶ draft shown back ─▶ 提交 ─▶ ticket number
                                   │  换一类 ─▶ pick a matter / 交给人工分派
@@ -13,11 +14,12 @@ from telegram import Update
 from telegram.error import TelegramError
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler, MessageHandler, filters
 
-from bot import actions, texts
+from bot import texts
 from bot.intake import DraftView
-from bot.outbox import build_markup
+from bot.outbox import button
+from bot.prompts import ATTACH
 from bot.workflow import WorkflowError
-from handlers import admin
+from handlers import admin, keyboard
 from handlers.common import Context, acting_member, answer_with, answers, ask, polite, pressed, services, take_answer
 from storage.models import PendingInput
 
@@ -31,19 +33,22 @@ async def start(update: Update, context: Context) -> None:
     if context.args:
         await admin.redeem(update, context, context.args[0])
         return
-    await acting_member(update, context)
-    await update.effective_message.reply_text(texts.START)
+    member = await acting_member(update, context)
+    await context.bot_data["menus"].ensure(context.bot, member)
+    await update.effective_message.reply_text(texts.START + "\n\n" + texts.HELP[member.role])
 
 
 async def help_command(update: Update, context: Context) -> None:
-    await update.effective_message.reply_text(texts.HELP)
+    """/help: what this person's role can do (and their command menu is brought up to date)."""
+    member = await acting_member(update, context)
+    await context.bot_data["menus"].ensure(context.bot, member)
+    await update.effective_message.reply_text(texts.HELP[member.role])
 
 
 async def my_tickets(update: Update, context: Context) -> None:
     """/my: the resident's tickets with their status."""
     svc = services(context)
-    member = await acting_member(update, context)
-    tickets = await svc.tickets.of_member(member)
+    tickets = await svc.tickets.of_member(await acting_member(update, context))
     if not tickets:
         await update.effective_message.reply_text(texts.NO_TICKETS)
         return
@@ -59,16 +64,16 @@ async def show_ticket(update: Update, context: Context) -> None:
         await update.effective_message.reply_text(texts.T_USAGE)
         return
     svc = services(context)
-    number = context.args[0].strip()
+    number = context.args[0].strip()[:20]
     view = await svc.tickets.view(number, await acting_member(update, context))
     if view is None:
-        await update.effective_message.reply_text(texts.T_NOT_FOUND.format(number=number[:20]))
+        await update.effective_message.reply_text(texts.T_NOT_FOUND.format(number=number))
         return
     t = view.ticket
     history = "\n".join(
         texts.HISTORY_LINE.format(at=texts.local(e.at), kind=texts.EVENT.get(e.kind, e.kind),
                                   who=f"（{dept}）" if dept else "", note=f"：{e.note}" if e.note else "")
-        for e, dept in view.events)
+        for e, dept in view.events if e.kind != "internal_note")
     await update.effective_message.reply_text(texts.TICKET_VIEW.format(
         number=t.number, state=texts.STATE[t.state], matter=_matter_name(svc, t.matter_code),
         lead=view.lead or texts.UNCLASSIFIED, text=t.text,
@@ -80,15 +85,7 @@ async def request_text(update: Update, context: Context) -> None:
     """Any text is a request (unless it answers the bot's question): show what was understood."""
     if await take_answer(update, context):
         return
-    svc = services(context)
-    member = await acting_member(update, context)
-    message = update.effective_message
-    attachments = await _take_attachments(update, context)
-    view = await svc.intake.draft(member, message.text, **attachments)
-    if view.draft.emergency:
-        await message.reply_text(texts.EMERGENCY)
-    text, rows = render_draft(context, view)
-    await message.reply_text(text, reply_markup=build_markup(rows))
+    await _draft(update, context, update.effective_message.text)
 
 
 @polite
@@ -97,14 +94,9 @@ async def request_photo(update: Update, context: Context) -> None:
     message = update.effective_message
     photo = message.photo[-1].file_id
     if message.caption:
-        svc = services(context)
-        attachments = await _take_attachments(update, context)
-        attachments["photo_file_id"] = photo
-        view = await svc.intake.draft(await acting_member(update, context), message.caption, **attachments)
-        text, rows = render_draft(context, view)
-        await message.reply_text(text, reply_markup=build_markup(rows))
+        await _draft(update, context, message.caption, photo)
         return
-    await _attach(update, context, photo_file_id=photo)
+    await _attach(update, context, photos=[photo])
     await message.reply_text(texts.PHOTO_SAVED)
 
 
@@ -114,34 +106,50 @@ async def request_location(update: Update, context: Context) -> None:
     await update.effective_message.reply_text(texts.LOCATION_SAVED.format(lat=loc.latitude, lon=loc.longitude))
 
 
+async def _draft(update: Update, context: Context, text: str, photo: str | None = None) -> None:
+    svc = services(context)
+    attachments = await _take_attachments(update, context)
+    if photo:
+        attachments["photos"] = [*attachments.get("photos", []), photo]
+    view = await svc.intake.draft(await acting_member(update, context), text, **attachments)
+    message = update.effective_message
+    if view.draft.emergency:
+        await message.reply_text(texts.EMERGENCY if view.alerted else texts.EMERGENCY_NO_CENTER)
+    body, rows = render_draft(context, view)
+    await message.reply_text(body, reply_markup=keyboard.inline(rows))
+
+
 async def unsupported(update: Update, context: Context) -> None:
     await update.effective_message.reply_text(texts.UNSUPPORTED)
 
 
 async def unknown_command(update: Update, context: Context) -> None:
-    await update.effective_message.reply_text(texts.UNKNOWN_COMMAND)
+    member = await acting_member(update, context)
+    await update.effective_message.reply_text(texts.UNKNOWN_COMMAND + "\n\n" + texts.HELP[member.role])
 
 
 async def _attach(update: Update, context: Context, **values) -> None:
-    """Keep a photo or location for the resident's next text (a stored prompt, so restarts keep it)."""
+    """Keep photos or a place for the resident's next text (a stored prompt, so restarts keep it)."""
     svc = services(context)
     chat, user = update.effective_chat.id, update.effective_user.id
-    pending = await svc.prompts.find(chat, user)
-    data = dict(pending.data) if pending is not None and pending.kind == "attach" else {}
+    pending = await svc.prompts.attachments(chat, user)
+    data = dict(pending.data) if pending is not None else {}
+    if "photos" in values:
+        values["photos"] = [*data.get("photos", []), *values["photos"]]
     data.update(values)
-    await svc.prompts.ask(chat, user, "attach", data=data)
+    await svc.prompts.ask(chat, user, ATTACH, data=data)
 
 
 async def _take_attachments(update: Update, context: Context) -> dict:
     svc = services(context)
-    pending = await svc.prompts.find(update.effective_chat.id, update.effective_user.id)
-    if pending is None or pending.kind != "attach":
+    pending = await svc.prompts.attachments(update.effective_chat.id, update.effective_user.id)
+    if pending is None:
         return {}
     await svc.prompts.done(pending.id)
-    return {k: pending.data[k] for k in ("photo_file_id", "latitude", "longitude") if k in pending.data}
+    return {k: pending.data[k] for k in ("photos", "latitude", "longitude") if k in pending.data}
 
 
-def render_draft(context: Context, view: DraftView) -> tuple[str, list[list[list[str]]]]:
+def render_draft(context: Context, view: DraftView) -> tuple[str, list]:
     svc = services(context)
     d = view.draft
     if view.confident and d.matter_code:
@@ -152,10 +160,9 @@ def render_draft(context: Context, view: DraftView) -> tuple[str, list[list[list
             cooperate=texts.UNDERSTOOD_COOP.format(names="、".join(coop)) if coop else "", text=d.text)
     else:
         text = texts.NOT_SURE.format(text=d.text)
-    rows = [[[f"{texts.BTN_JOIN} {t.number}", actions.draft(actions.JOIN, d.id, str(t.id))]] for t in view.duplicates]
-    rows.append([[texts.BTN_SUBMIT if not view.duplicates else texts.BTN_NEW, actions.draft(actions.SUBMIT, d.id)],
-                 [texts.BTN_OTHER, actions.draft(actions.OTHER, d.id)],
-                 [texts.BTN_CANCEL, actions.draft(actions.CANCEL, d.id)]])
+    rows = [[button(f"{texts.BTN_JOIN} {t.number}", "join", d.id, str(t.id))] for t in view.duplicates]
+    rows.append([button(texts.BTN_SUBMIT if not view.duplicates else texts.BTN_NEW, "submit", d.id),
+                 button(texts.BTN_OTHER, "other", d.id), button(texts.BTN_CANCEL, "cancel", d.id)])
     return text, rows
 
 
@@ -168,36 +175,36 @@ async def confirm(update: Update, context: Context, text: str) -> None:
         await query.edit_message_text(text)
     except TelegramError:
         log.warning("could not confirm in place; the confirmation goes through the outbox", exc_info=True)
-        await services(context).workflow.tell(update.effective_chat.id, text)
+        member = await acting_member(update, context)
+        await services(context).workflow.tell(member.id, text)
 
 
 @polite
 async def draft_button(update: Update, context: Context) -> None:
     """提交 / 换一类 / pick / 交给人工 / 取消 / 加入 on a draft."""
     query = update.callback_query
-    payload, svc, member = await pressed(update, context)
-    if payload.action == actions.SUBMIT:
-        ticket = await svc.intake.submit(payload.id, member)
+    press, svc, member = await pressed(update, context)
+    if press.action == "submit":
+        ticket = await svc.intake.submit(press.id, member)
         template = texts.SUBMITTED if ticket.matter_code else texts.SUBMITTED_TO_HUMAN
         await confirm(update, context, template.format(number=ticket.number, state=texts.STATE[ticket.state]))
-    elif payload.action == actions.JOIN and payload.arg and payload.arg.isdigit():
-        ticket = await svc.intake.join(payload.id, member, int(payload.arg))
+    elif press.action == "join" and press.arg and press.arg.isdigit():
+        ticket = await svc.intake.join(press.id, member, int(press.arg))
         await confirm(update, context, texts.SUBMITTED.format(number=ticket.number, state=texts.STATE[ticket.state]))
-    elif payload.action == actions.OTHER:
-        draft = await svc.intake.get(payload.id, member)
+    elif press.action == "other":
+        draft = await svc.intake.get(press.id, member)
         codes = [c for c in draft.candidates if c in svc.catalogue.matters][:MAX_CHOICES]
-        rows = [[[svc.catalogue.matter(c).name, actions.draft(actions.PICK, draft.id, c)]] for c in codes]
-        rows.append([[texts.BTN_HUMAN, actions.draft(actions.HUMAN, draft.id)],
-                     [texts.BTN_CANCEL, actions.draft(actions.CANCEL, draft.id)]])
+        rows = [[button(svc.catalogue.matter(c).name, "pick", draft.id, c)] for c in codes]
+        rows.append([button(texts.BTN_HUMAN, "human", draft.id), button(texts.BTN_CANCEL, "cancel", draft.id)])
         await query.answer()
-        await query.edit_message_text(f"{texts.CHOOSE_OTHER}\n\n{draft.text}", reply_markup=build_markup(rows))
-    elif payload.action in (actions.PICK, actions.HUMAN):
-        view = await svc.intake.pick(payload.id, member, payload.arg if payload.action == actions.PICK else None)
+        await query.edit_message_text(f"{texts.CHOOSE_OTHER}\n\n{draft.text}", reply_markup=keyboard.inline(rows))
+    elif press.action in ("pick", "human"):
+        view = await svc.intake.pick(press.id, member, press.arg if press.action == "pick" else None)
         text, rows = render_draft(context, view)
         await query.answer()
-        await query.edit_message_text(text, reply_markup=build_markup(rows))
-    elif payload.action == actions.CANCEL:
-        await svc.intake.cancel(payload.id, member)
+        await query.edit_message_text(text, reply_markup=keyboard.inline(rows))
+    elif press.action == "cancel":
+        await svc.intake.cancel(press.id, member)
         await query.answer()
         await query.edit_message_text(texts.DRAFT_CANCELLED)
     else:
@@ -208,29 +215,33 @@ async def draft_button(update: Update, context: Context) -> None:
 async def callback_button(update: Update, context: Context) -> None:
     """回访: 已解决 / 未解决, then 满意 / 基本满意 / 不满意, then an optional comment."""
     query = update.callback_query
-    payload = actions.parse(query.data)
-    if payload is None or payload.arg is None:
+    press, svc, member = await pressed(update, context)
+    if press.arg is None:
         raise WorkflowError(texts.ERR_FORGED)
-    svc = services(context)
-    if payload.action == actions.SOLVED and payload.arg in ("y", "n"):
-        ticket = await svc.workflow.precheck(payload.id, await acting_member(update, context), "rate")
-        rows = [[[label, actions.ticket(actions.SATISFIED, ticket.id, payload.arg + key)]
-                 for key, label in texts.SATISFACTION.items()]]
+    if press.action == "solved" and press.arg in ("y", "n"):
+        ticket = await svc.workflow.may("rate", press.id, member)
+        rows = [[button(label, "satisfaction", ticket.id, press.arg + key) for key, label in texts.SATISFACTION.items()]]
         await query.answer()
         await query.edit_message_text(texts.CALLBACK_SATISFACTION.format(number=ticket.number),
-                                      reply_markup=build_markup(rows))
+                                      reply_markup=keyboard.inline(rows))
         return
-    solved, satisfaction = payload.arg[:1], payload.arg[1:]
-    if payload.action != actions.SATISFIED or solved not in ("y", "n"):
+    solved, satisfaction = press.arg[:1], press.arg[1:]
+    if press.action != "satisfaction" or solved not in ("y", "n"):
         raise WorkflowError(texts.ERR_FORGED)
-    done = await svc.workflow.rate(payload.id, await acting_member(update, context), solved == "y", satisfaction)
+    done = await svc.workflow.callback.rate(press.id, member, solved == "y", satisfaction)
     await query.edit_message_text(done.reply)
-    await ask(update, context, "comment", texts.CALLBACK_COMMENT, done.ticket.id, placeholder=texts.ACTION["rate"])
+    await ask(update, context, "comment", texts.CALLBACK_COMMENT, done.ticket.id, placeholder=texts.ACTION["comment"])
 
 
 @answers("comment")
 async def answer_comment(update: Update, context: Context, pending: PendingInput) -> None:
-    await answer_with(update, context, pending, services(context).workflow.comment)
+    await answer_with(update, context, pending, services(context).workflow.callback.comment)
+
+
+@answers("answer_dispatcher")
+async def answer_dispatcher(update: Update, context: Context, pending: PendingInput) -> None:
+    """The reporter's answer to the dispatcher's question goes back to the command center's card."""
+    await answer_with(update, context, pending, services(context).workflow.routing.answer_dispatcher)
 
 
 def _matter_name(svc, code: str | None) -> str:
@@ -247,8 +258,9 @@ def register(app: Application) -> None:
     app.add_handler(CommandHandler("help", help_command, filters=PRIVATE))
     app.add_handler(CommandHandler("my", my_tickets, filters=PRIVATE))
     app.add_handler(CommandHandler("t", show_ticket, filters=PRIVATE))
-    app.add_handler(CallbackQueryHandler(draft_button, pattern=r"^d:"))
-    app.add_handler(CallbackQueryHandler(callback_button, pattern=rf"^t:({actions.SOLVED}|{actions.SATISFIED}):"))
+    app.add_handler(CallbackQueryHandler(draft_button, pattern=keyboard.pattern(
+        "submit", "other", "pick", "human", "cancel", "join")))
+    app.add_handler(CallbackQueryHandler(callback_button, pattern=keyboard.pattern("solved", "satisfaction")))
 
 
 def register_fallbacks(app: Application) -> None:

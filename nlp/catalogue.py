@@ -29,7 +29,9 @@ SUPPORTED_VERSION = 1
 _DEPT_CODE = re.compile(r"^[a-z][a-z0-9_]{0,15}$")
 # Matter codes travel in Telegram callback data (64 bytes in total), hence the 12-character cap.
 _MATTER_CODE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,11}$")
-_CLOCK = re.compile(r"^([1-9][0-9]*)(h|d|wd)$")
+#: the one grammar of time limits, everywhere (catalogue clocks, settings, the working-day calendar): a positive
+#: number and a unit — m minutes, h hours, d calendar days, wd working days ("30m", "2h", "1.5d", "5wd")
+LIMIT_RE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(wd|m|h|d)\s*$", re.IGNORECASE)
 _MATTER_KEYS = frozenset(
     {"code", "name", "category", "lead", "cooperate", "keywords", "clocks", "onsite", "emergency"}
 )
@@ -107,12 +109,12 @@ class _DuplicateKeyLoader(_BaseLoader):  # type: ignore[misc,valid-type]
         return super().construct_mapping(node, deep=deep)
 
 
-def parse_clock(limit: str) -> tuple[int, str]:
-    """``"5wd"`` -> ``(5, "wd")``; raises ``ValueError`` for anything else."""
-    match = _CLOCK.match(limit)
-    if not match:
-        raise ValueError(f"bad clock limit {limit!r}")
-    return int(match.group(1)), match.group(2)
+def parse_clock(limit: str) -> tuple[float, str]:
+    """``"5wd"`` -> ``(5.0, "wd")``, ``"30m"`` -> ``(30.0, "m")``; raises ``ValueError`` for anything else."""
+    match = LIMIT_RE.match(limit) if isinstance(limit, str) else None
+    if not match or not float(match.group(1)) > 0:
+        raise ValueError(f"bad time limit {limit!r}: expected a positive number and m, h, d or wd, e.g. 30m, 2h, 5wd")
+    return float(match.group(1)), match.group(2).lower()
 
 
 def _read_yaml(path: Path) -> tuple[Any, list[str]]:
@@ -249,7 +251,7 @@ def _parse_matter(
             try:
                 parse_clock(str(limit))
             except ValueError:
-                bad(f"clock {stage}: {limit!r} is not a limit like 2h, 3d or 5wd")
+                bad(f"clock {stage}: {limit!r} is not a limit like 30m, 2h, 3d or 5wd")
                 continue
             clocks[stage] = str(limit)
         for stage in ("accept", "resolve"):

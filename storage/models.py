@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Index, Text, UniqueConstraint
+from sqlalchemy import JSON, BigInteger, Index, Text, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
 
@@ -75,10 +75,11 @@ class Grid(SQLModel, table=True):
 
 
 class Member(SQLModel, table=True):
-    """A Telegram user known to the bot, with one role."""
+    """A person known to the bot, with one role. Most reach it through Telegram (`telegram_id`); a reporter
+    from the web or Open311 has none. `phone` is private: it never appears on a card or in a group."""
 
     id: int | None = Field(default=None, primary_key=True)
-    telegram_id: int = Field(sa_type=BigInteger, unique=True, index=True)
+    telegram_id: int | None = Field(default=None, sa_type=BigInteger, unique=True, index=True)
     name: str = Field(default="", max_length=100)
     role: str = Field(default=Role.RESIDENT, max_length=16)
     department_id: int | None = Field(default=None, foreign_key="department.id")
@@ -110,6 +111,7 @@ class DailyCounter(SQLModel, table=True):
 
 
 class Ticket(SQLModel, table=True):
+    __table_args__ = (Index("ix_ticket_duplicates", "grid_id", "matter_code", "created_at"),)
     id: int | None = Field(default=None, primary_key=True)
     number: str = Field(unique=True, index=True, max_length=16)
     state: str = Field(default=TicketState.RECEIVED, max_length=16, index=True)
@@ -118,7 +120,6 @@ class Ticket(SQLModel, table=True):
     grid_id: int | None = Field(default=None, foreign_key="grid.id")
     matter_code: str | None = Field(default=None, foreign_key="matter.code")
     text: str = Field(sa_type=Text)
-    photo_file_id: str | None = Field(default=None, max_length=200)
     latitude: float | None = None
     longitude: float | None = None
     confidence: float | None = None
@@ -147,9 +148,10 @@ class CoReporter(SQLModel, table=True):
 class Assignment(SQLModel, table=True):
     """One department's share of a ticket: lead (主体责任) or cooperating (配合责任)."""
 
+    __table_args__ = (Index("ix_assignment_department_state", "department_id", "state"),)
     id: int | None = Field(default=None, primary_key=True)
     ticket_id: int = Field(foreign_key="ticket.id", index=True)
-    department_id: int = Field(foreign_key="department.id", index=True)
+    department_id: int = Field(foreign_key="department.id")
     role: str = Field(max_length=16)
     state: str = Field(default=AssignmentState.PENDING, max_length=16)
     assigned_at: datetime = Field(default_factory=utcnow)
@@ -162,6 +164,7 @@ class Assignment(SQLModel, table=True):
     arrived_at: datetime | None = None
     arrival_latitude: float | None = None
     arrival_longitude: float | None = None
+    arrival_waiver: str | None = Field(default=None, sa_type=Text)  # why an on-site matter was settled remotely
 
 
 class Event(SQLModel, table=True):
@@ -183,33 +186,76 @@ class OutboxState(StrEnum):
     PENDING = "pending"
     SENT = "sent"
     FAILED = "failed"  # permanent: Telegram refused for good (blocked, chat not found)
+    NO_CHANNEL = "no_channel"  # the recipient has no chat (a reporter without Telegram, an unbound department)
 
 
 class Outbox(SQLModel, table=True):
-    """A message the bot owes someone, written in the transaction that caused it; the sender delivers it.
+    """A message owed to a person or a department, written in the transaction that caused it.
 
-    `buttons` is rows of [label, callback_data]; `edit_of` makes it an edit of an earlier row's message.
+    `recipient` is who, never a chat: "member:<id>", "department:<id>" (its group) or "supervisor:<id>" (its
+    分管领导's chat). The sender resolves the chat at delivery and records it with the message id. `buttons` are
+    domain buttons, rows of [label, action, subject id, argument]; the Telegram edge encodes them. `media` is
+    evidence sent before the text ({"photos": [file ids], "location": [lat, lon], "voice": file id}); `options`
+    holds delivery details such as {"force_reply": placeholder}. A row with `card_id` posts or edits that card.
     """
 
     __table_args__ = (
         Index("ix_outbox_due", "state", "next_attempt_at"),
         Index("ix_outbox_sent", "chat_id", "sent_message_id"),
-        Index("ix_outbox_heads", "state", "chat_id", "id"),  # each chat's oldest pending row, per sweep
+        Index("ix_outbox_heads", "state", "recipient", "id"),  # each recipient's oldest pending row, per pass
     )
     id: int | None = Field(default=None, primary_key=True)
-    chat_id: int = Field(sa_type=BigInteger)
-    ticket_id: int | None = Field(default=None, foreign_key="ticket.id")
+    recipient: str = Field(max_length=40)
+    ticket_id: int | None = Field(default=None, foreign_key="ticket.id", index=True)
+    card_id: int | None = Field(default=None, foreign_key="card.id")
     kind: str = Field(max_length=32)
     text: str = Field(sa_type=Text)
-    buttons: list[list[list[str]]] | None = Field(default=None, sa_type=JSON)
-    edit_of: int | None = Field(default=None, foreign_key="outbox.id")
+    buttons: list[list[list[Any]]] | None = Field(default=None, sa_type=JSON)
+    media: dict[str, Any] | None = Field(default=None, sa_type=JSON)
+    options: dict[str, Any] | None = Field(default=None, sa_type=JSON)
     state: str = Field(default=OutboxState.PENDING, max_length=16)
     attempts: int = 0
     next_attempt_at: datetime = Field(default_factory=utcnow)
     created_at: datetime = Field(default_factory=utcnow)
     sent_at: datetime | None = None
+    chat_id: int | None = Field(default=None, sa_type=BigInteger)
     sent_message_id: int | None = Field(default=None, sa_type=BigInteger)
     error: str | None = Field(default=None, max_length=500)
+
+
+class Card(SQLModel, table=True):
+    """A live card about a subject (a ticket today) in someone's chat: the department's card, the command
+    center's 待分派 card, an extension request. Its text and buttons are re-rendered after every change, so a
+    card always shows the current state and only the buttons allowed now. The sender records where it landed."""
+
+    __table_args__ = (
+        UniqueConstraint("subject_kind", "subject_id", "key"),
+        Index("ix_card_message", "chat_id", "message_id"),
+    )
+    id: int | None = Field(default=None, primary_key=True)
+    subject_kind: str = Field(default="ticket", max_length=16)
+    subject_id: int
+    key: str = Field(max_length=40)  # e.g. "department:5", "dispatch", "extension:3"
+    recipient: str = Field(max_length=40)
+    text: str = Field(default="", sa_type=Text)
+    buttons: list[list[list[Any]]] | None = Field(default=None, sa_type=JSON)
+    data: dict[str, Any] = Field(default_factory=dict, sa_type=JSON)  # what rendering needs beyond the ticket
+    chat_id: int | None = Field(default=None, sa_type=BigInteger)
+    message_id: int | None = Field(default=None, sa_type=BigInteger)
+    created_at: datetime = Field(default_factory=utcnow)
+    updated_at: datetime = Field(default_factory=utcnow)
+
+
+class Attachment(SQLModel, table=True):
+    """Evidence kept by Telegram file id (no re-upload): a request's photos and voice, a result's photos."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    ticket_id: int | None = Field(default=None, foreign_key="ticket.id", index=True)
+    draft_id: int | None = Field(default=None, foreign_key="draft.id", index=True)
+    kind: str = Field(default="photo", max_length=16)  # photo / voice / video / document
+    purpose: str = Field(default="request", max_length=16)  # request / result
+    file_id: str = Field(max_length=200)
+    created_at: datetime = Field(default_factory=utcnow)
 
 
 class Draft(SQLModel, table=True):
@@ -218,7 +264,6 @@ class Draft(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     member_id: int = Field(foreign_key="member.id", index=True)
     text: str = Field(sa_type=Text)
-    photo_file_id: str | None = Field(default=None, max_length=200)
     latitude: float | None = None
     longitude: float | None = None
     matter_code: str | None = Field(default=None, max_length=16)
@@ -231,14 +276,17 @@ class Draft(SQLModel, table=True):
 
 
 class PendingInput(SQLModel, table=True):
-    """The bot asked someone for a text (退回理由, 办结结果, …) and waits for their reply."""
+    """The bot asked someone for a text (退回理由, 办结结果, …) and waits for their reply. Asked directly, the
+    question's message id is known at once; asked through the outbox (`outbox_id`), once it is delivered."""
 
     id: int | None = Field(default=None, primary_key=True)
-    chat_id: int = Field(sa_type=BigInteger, index=True)
-    user_id: int = Field(sa_type=BigInteger)
+    chat_id: int | None = Field(default=None, sa_type=BigInteger, index=True)
+    user_id: int | None = Field(default=None, sa_type=BigInteger)
+    member_id: int | None = Field(default=None, foreign_key="member.id")
     kind: str = Field(max_length=32)
     ticket_id: int | None = Field(default=None, foreign_key="ticket.id")
     prompt_message_id: int | None = Field(default=None, sa_type=BigInteger)
+    outbox_id: int | None = Field(default=None, foreign_key="outbox.id")
     data: dict[str, Any] = Field(default_factory=dict, sa_type=JSON)
     created_at: datetime = Field(default_factory=utcnow)
 
@@ -258,14 +306,21 @@ class Invite(SQLModel, table=True):
 
 
 class Timer(SQLModel, table=True):
-    """A due time of a ticket's clock. The source of truth for reminders, escalation and callbacks;
-    APScheduler only drives the sweep that claims due rows."""
+    """A due time of a subject's clock (a ticket today, a call next). The source of truth for reminders,
+    escalation and callbacks; APScheduler only drives the sweep that claims due rows. Only live rows (not fired,
+    not cancelled) are in the due index, so the sweep never scans the history."""
 
-    __table_args__ = (Index("ix_timer_due", "fired_at", "due_at"),)
+    __table_args__ = (
+        # the predicate as each dialect renders the sweep's condition, so the planner uses the index
+        Index("ix_timer_live_due", "due_at", sqlite_where=text("fired_at IS NULL AND cancelled = 0"),
+              postgresql_where=text("fired_at IS NULL AND cancelled = false")),
+        Index("ix_timer_subject", "subject_kind", "subject_id"),
+    )
     id: int | None = Field(default=None, primary_key=True)
-    ticket_id: int = Field(foreign_key="ticket.id", index=True)
+    subject_kind: str = Field(default="ticket", max_length=16)
+    subject_id: int
     assignment_id: int | None = Field(default=None, foreign_key="assignment.id")
-    stage: str = Field(max_length=16)  # accept / arrive / resolve / callback / extension
+    stage: str = Field(max_length=16)  # accept / arrive / resolve / callback
     step: str = Field(max_length=16)  # remind / escalate / escalate2 / ask / ask_again / close
     due_at: datetime
     fired_at: datetime | None = None

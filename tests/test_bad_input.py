@@ -3,17 +3,14 @@
 from __future__ import annotations
 
 import pytest
-from sqlmodel import func, select
+from sqlmodel import select
 
 from storage.models import Draft, Event, Outbox, Ticket
-
-RESIDENT, ZFJ_STAFF = 1001, 2001
-ZFJ = -100101
+from tests.helpers import RESIDENT, ZFJ, ZFJ_STAFF, row_counts
 
 
 async def counts(bot) -> tuple[int, ...]:
-    async with bot.svc.db.session() as s:
-        return tuple([(await s.exec(select(func.count()).select_from(t))).one() for t in (Ticket, Event, Draft, Outbox)])
+    return await row_counts(bot.svc.db, Ticket, Event, Draft, Outbox)
 
 
 @pytest.mark.parametrize(("text", "reply"), [
@@ -43,11 +40,12 @@ async def test_a_sticker_gets_a_polite_reply_and_changes_nothing(sqlite_bot):
 
 @pytest.mark.parametrize(("data", "answer"), [
     ("zzz", "按钮已失效"),
-    ("t:acc:999999", "没有找到这个工单"),
-    ("t:dsp:1:NOPE", "只有调度员"),
-    ("d:ok:1", "已处理过或已过期"),
-    ("d:pick:1:NOPE", "按钮已失效"),
-    ("t:acc:1:" + "x" * 40, "按钮已失效"),
+    ("acc:999999", "没有找到这个工单"),
+    ("dsp:1:NOPE", "只有调度员"),
+    ("ok:1", "已处理过或已过期"),
+    ("pick:1:NOPE", "按钮已失效"),
+    ("acc:1:" + "x" * 40, "按钮已失效"),
+    ("nr:1", "已处理过或已过期"),
 ])
 async def test_forged_button_data_is_refused_and_changes_nothing(sqlite_bot, data, answer):
     bot = sqlite_bot
@@ -62,9 +60,9 @@ async def test_forged_button_data_is_refused_and_changes_nothing(sqlite_bot, dat
 async def test_a_department_cannot_resolve_what_it_has_not_accepted(sqlite_bot):
     bot = sqlite_bot
     await bot.submit(RESIDENT, "我家楼下有人私搭乱建，在院子里加盖了一个大棚子")
-    ticket_id = int(bot.last(ZFJ)["reply_markup"]["inline_keyboard"][0][0]["callback_data"].split(":")[2])
+    ticket_id = int(bot.last(ZFJ)["reply_markup"]["inline_keyboard"][0][0]["callback_data"].split(":")[1])
     before = await counts(bot)
-    bot.double.press(ZFJ, bot.last(ZFJ)["message_id"], ZFJ_STAFF, f"t:res:{ticket_id}", force=True)
+    bot.double.press(ZFJ, bot.last(ZFJ)["message_id"], ZFJ_STAFF, f"res:{ticket_id}", force=True)
     await bot.settle()
     assert "不能办结" in bot.double.callback_answers[-1]["text"]
     assert await counts(bot) == before

@@ -98,6 +98,7 @@ def test_shipped_catalogue_is_a_realistic_county_list() -> None:
 def test_parse_clock() -> None:
     assert parse_clock("5wd") == (5, "wd")
     assert parse_clock("2h") == (2, "h")
+    assert parse_clock("30m") == (30, "m") and parse_clock("0.5wd") == (0.5, "wd")
     for bad in ("0h", "2", "h2", "3w"):
         with pytest.raises(ValueError):
             parse_clock(bad)

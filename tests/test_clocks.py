@@ -15,33 +15,29 @@ from nlp.catalogue import load_catalogue
 from storage.db import Database
 from storage.models import Assignment, Event, Member, Ticket, Timer
 from tests.conftest import FIXTURES, Clock, start_bot
-
-RESIDENT, NEIGHBOUR, ZFJ_STAFF, GAJ_STAFF, DISPATCHER = 1001, 1002, 2001, 2401, 3001
-ZFJ, GAJ, CENTER, SUPERVISOR, LEADERS = -100101, -100105, -100900, -100191, -100950
-ILLEGAL_BUILDING = "我家楼下有人私搭乱建，在院子里加盖了一个大棚子"  # T-WJ: accept 2h, arrive 24h, resolve 5wd, callback 1d
-
-
-async def advance(bot, **delta) -> None:
-    """Move the county's clock and let the sweep and the sender do what fell due."""
-    bot.clock.advance(timedelta(**delta))
-    await bot.svc.workflow.sweep()
-    await bot.settle()
+from tests.helpers import (
+    CENTER,
+    DISPATCHER,
+    ILLEGAL_BUILDING,
+    LEADERS,
+    NEIGHBOUR,
+    RESIDENT,
+    SUPERVISOR,
+    ZFJ,
+    ZFJ_STAFF,
+    advance,
+    count,
+    event_kinds,
+    ticket_by_number,
+)
 
 
 async def events(bot, number: str) -> list[str]:
-    async with bot.svc.db.session() as s:
-        rows = await s.exec(select(Event.kind).join(Ticket, Ticket.id == Event.ticket_id)
-                            .where(Ticket.number == number).order_by(col(Event.id)))
-        return list(rows.all())
+    return await event_kinds(bot, number)
 
 
 async def ticket(bot, number: str) -> Ticket:
-    async with bot.svc.db.session() as s:
-        return (await s.exec(select(Ticket).where(Ticket.number == number))).one()
-
-
-def count(bot, chat_id: int, fragment: str) -> int:
-    return sum(fragment in t for t in bot.texts(chat_id))
+    return await ticket_by_number(bot, number)
 
 
 async def test_every_ladder_step_fires_once_at_the_right_time(bot):
@@ -104,7 +100,7 @@ async def test_two_processes_on_postgresql_fire_each_due_row_once(postgres):
     async with one.session() as s:
         resident = (await s.exec(select(Member).where(Member.telegram_id == RESIDENT))).one()
     for i in range(20):
-        await flows[0].submit(resident, f"私搭乱建第{i}处", matter_code="T-WJ")
+        await flows[0].routing.submit(resident, f"私搭乱建第{i}处", matter_code="T-WJ")
     clock.advance(timedelta(hours=5))
     fired = await asyncio.gather(flows[0].sweep(batch=7), flows[1].sweep(batch=7))
     async with one.session() as s:
@@ -171,8 +167,14 @@ async def test_a_refused_extension_keeps_the_clock(bot):
     assert count(bot, CENTER, "已超过办结时限") == 1  # the original resolve deadline still counts
 
 
+async def arrived(bot) -> None:
+    await bot.press(ZFJ, ZFJ_STAFF, "报到")
+    await bot.locate(ZFJ_STAFF, 35.99, 119.41, chat_id=ZFJ, reply_to=bot.last(ZFJ)["message_id"])
+
+
 async def resolved(bot) -> str:
     number = await accepted(bot)
+    await arrived(bot)
     await bot.press(ZFJ, ZFJ_STAFF, "办结")
     await bot.say(ZFJ_STAFF, "棚子已拆除", chat_id=ZFJ, reply_to=bot.last(ZFJ)["message_id"])
     return number
@@ -206,6 +208,7 @@ async def test_solved_and_satisfied_closes_as_rated_and_co_reporters_are_asked_t
     await bot.say(NEIGHBOUR, "院子里有人私搭乱建加盖了大棚子")
     await bot.press(NEIGHBOUR, NEIGHBOUR, number)  # join the open duplicate instead of filing a new one
     await bot.press(ZFJ, ZFJ_STAFF, "签收")
+    await arrived(bot)
     await bot.press(ZFJ, ZFJ_STAFF, "办结")
     await bot.say(ZFJ_STAFF, "棚子已拆除", chat_id=ZFJ, reply_to=bot.last(ZFJ)["message_id"])
     assert any("已办结" in t for t in bot.texts(NEIGHBOUR))
@@ -220,7 +223,7 @@ async def test_solved_and_satisfied_closes_as_rated_and_co_reporters_are_asked_t
     assert "感谢您的评价" in bot.last(NEIGHBOUR)["text"] or any("感谢您的评价" in x for x in bot.texts(NEIGHBOUR))
     # a second answer from the same person (an old keyboard, a replayed press) changes nothing
     t = await ticket(bot, number)
-    bot.double.press(RESIDENT, bot.last(RESIDENT)["message_id"], RESIDENT, f"t:sat:{t.id}:ndissatisfied", force=True)
+    bot.double.press(RESIDENT, bot.last(RESIDENT)["message_id"], RESIDENT, f"sat:{t.id}:ndissatisfied", force=True)
     await bot.settle()
     assert "已评价过" in bot.double.callback_answers[-1]["text"]
     assert (await ticket(bot, number)).state == "rated"
@@ -268,7 +271,7 @@ async def test_a_broken_timer_stays_due_and_does_not_stop_the_others(bot):
     number = await bot.submit(RESIDENT, ILLEGAL_BUILDING)
     t = await ticket(bot, number)
     async with bot.svc.db.session() as s:  # a step whose assignment is gone: firing it fails
-        s.add(Timer(ticket_id=t.id, assignment_id=None, stage="accept", step="remind", due_at=bot.clock.now()))
+        s.add(Timer(subject_id=t.id, assignment_id=None, stage="accept", step="remind", due_at=bot.clock.now()))
     await advance(bot, minutes=90)
     assert count(bot, ZFJ, "【催办】") == 1  # the healthy ladder still fired
     async with bot.svc.db.session() as s:

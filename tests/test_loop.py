@@ -3,25 +3,23 @@ through the real PTB Application and the Bot API double, on SQLite and PostgreSQ
 
 from __future__ import annotations
 
-from sqlmodel import col, func, select
+from sqlmodel import func, select
 
-from storage.models import Assignment, Event, Ticket
-
-RESIDENT, NEIGHBOUR, ZFJ_STAFF, ZJJ_STAFF, DISPATCHER = 1001, 1002, 2001, 2101, 3001
-ZFJ, ZJJ, TOWNSHIP, CENTER = -100101, -100102, -100800, -100900
-ILLEGAL_BUILDING = "我家楼下有人私搭乱建，在院子里加盖了一个大棚子"
-
-
-async def ticket_by_number(bot, number: str) -> Ticket:
-    async with bot.svc.db.session() as s:
-        return (await s.exec(select(Ticket).where(Ticket.number == number))).one()
-
-
-async def event_kinds(bot, number: str) -> list[str]:
-    async with bot.svc.db.session() as s:
-        rows = await s.exec(select(Event.kind).join(Ticket, Ticket.id == Event.ticket_id)
-                            .where(Ticket.number == number).order_by(col(Event.id)))
-        return list(rows.all())
+from storage.models import Assignment, Ticket
+from tests.helpers import (
+    CENTER,
+    DISPATCHER,
+    ILLEGAL_BUILDING,
+    NEIGHBOUR,
+    RESIDENT,
+    TOWNSHIP,
+    ZFJ,
+    ZFJ_STAFF,
+    ZJJ,
+    ZJJ_STAFF,
+    event_kinds,
+    ticket_by_number,
+)
 
 
 async def test_a_request_travels_from_resident_to_department_and_back(bot):
@@ -49,8 +47,13 @@ async def test_a_request_travels_from_resident_to_department_and_back(bot):
     assert "已签收" in card["text"] and "办结" in str(card["reply_markup"]) and "签收\"" not in str(card["reply_markup"])
 
     await bot.say(ZFJ_STAFF, "已安排执法队员明天上午到现场核查", chat_id=ZFJ, reply_to=card["message_id"])
+    assert "明天上午到现场核查" not in bot.last(RESIDENT)["text"]  # nothing reaches the resident unasked
+    assert "转告群众" in str(bot.last(ZFJ)["reply_markup"])
+    await bot.press(ZFJ, ZFJ_STAFF, "转告群众")
     assert "明天上午到现场核查" in bot.last(RESIDENT)["text"]
 
+    await bot.press(ZFJ, ZFJ_STAFF, "报到", message_id=card["message_id"])  # an on-site matter: arrive first
+    await bot.locate(ZFJ_STAFF, 35.99, 119.41, chat_id=ZFJ, reply_to=bot.last(ZFJ)["message_id"])
     await bot.press(ZFJ, ZFJ_STAFF, "办结", message_id=card["message_id"])
     prompt = bot.last(ZFJ)
     assert "办理结果" in prompt["text"]
@@ -63,7 +66,7 @@ async def test_a_request_travels_from_resident_to_department_and_back(bot):
 
     ticket = await ticket_by_number(bot, number)
     assert ticket.state == "resolved" and ticket.result.startswith("违建棚子")
-    assert await event_kinds(bot, number) == ["submitted", "dispatched", "accepted", "note", "resolved"]
+    assert await event_kinds(bot, number) == ["submitted", "dispatched", "accepted", "note", "arrived", "resolved"]
     card = next(m for m in bot.double.bot_messages(ZFJ) if m["message_id"] == card["message_id"])
     assert "已办结" in card["text"] and not card.get("reply_markup", {}).get("inline_keyboard")
 

@@ -21,19 +21,19 @@ async def test_migrations_are_idempotent(database):
 async def test_telegram_ids_are_64_bit_and_datetimes_come_back_utc_aware(database):
     at = datetime(2026, 11, 26, 9, 30, tzinfo=timezone(timedelta(hours=8)))
     async with database.session() as s:
-        s.add(Outbox(chat_id=-1001234567890, kind="notice", text="测试", created_at=at, next_attempt_at=at,
-                     buttons=[[["签收", "t:acc:1"]]]))
+        s.add(Outbox(recipient="chat:-1001234567890", chat_id=-1001234567890, kind="notice", text="测试",
+                     created_at=at, next_attempt_at=at, buttons=[[["签收", "accept", 1, None]]]))
     async with database.session() as s:
         row = (await s.exec(select(Outbox))).one()
     assert row.chat_id == -1001234567890
     assert row.created_at == at and row.created_at.tzinfo is not None and row.created_at.utcoffset() == timedelta(0)
-    assert row.buttons == [[["签收", "t:acc:1"]]]
+    assert row.buttons == [[["签收", "accept", 1, None]]]
 
 
 async def test_naive_datetimes_are_refused(database):
     with pytest.raises(Exception, match="timezone"):
         async with database.session() as s:
-            s.add(Outbox(chat_id=1, kind="notice", text="x", created_at=datetime(2026, 1, 1)))
+            s.add(Outbox(recipient="member:1", kind="notice", text="x", created_at=datetime(2026, 1, 1)))
 
 
 async def test_loading_the_county_twice_changes_nothing(database):

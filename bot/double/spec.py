@@ -128,3 +128,23 @@ class ApiSpec:
                 wanted = " or ".join(field["types"])
                 return SpecProblem(400, f'Bad Request: field "{name}" must be of type {wanted}')
         return None
+
+
+SPEC_RELATIVE = Path("shared/data/telegram-bot-api/api.min.json")
+SPEC_FALLBACKS = (Path("/work") / SPEC_RELATIVE,)
+
+
+def find_spec(start: Path | None = None) -> Path | None:
+    """The Bot API spec (JSON) to validate requests against, if this machine has one: $GRIDBOT_BOTAPI_SPEC, else
+    `shared/data/telegram-bot-api/api.min.json` beside any folder above `start` (the repository), else the
+    workplace's copy — so a clone anywhere validates whenever the spec is present. Never needed to run."""
+    import os
+
+    env = os.environ.get("GRIDBOT_BOTAPI_SPEC")
+    if env:
+        return Path(env) if Path(env).is_file() else None
+    here = (start or Path(__file__)).resolve()
+    for folder in here.parents:
+        if (folder / SPEC_RELATIVE).is_file():
+            return folder / SPEC_RELATIVE
+    return next((p for p in SPEC_FALLBACKS if p.is_file()), None)

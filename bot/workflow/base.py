@@ -1,0 +1,162 @@
+"""What every part of the workflow shares: its dependencies, transactions, the one state setter, events,
+and the check of who may act."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from bot import queries, texts
+from bot.calendar import WorkCalendar
+from bot.cards import Cards
+from bot.clocks import Ladder
+from bot.outbox import to_department
+from bot.workflow import rules
+from bot.workflow.rules import DEPARTMENT, NotAllowed, NotFound, Who, WorkflowError
+from nlp.catalogue import Catalogue
+from storage.db import Database
+from storage.models import Assignment, AssignmentRole, Card, Event, Member, Ticket
+
+
+@dataclass
+class Context:
+    db: Database
+    catalogue: Catalogue
+    calendar: WorkCalendar
+    now: Callable[[], datetime]
+    ladder: Ladder
+    cards: Cards
+    on_commit: Callable[[], None] | None = None  # wakes the sender: new messages are owed
+    on_label: Callable[[str, str], None] | None = None  # a dispatcher's matter choice trains the classifier
+
+
+def required(text: str | None, refusal: str) -> str:
+    """The text, stripped; WorkflowError(refusal) when nothing is left (an empty reason, result, note…)."""
+    text = (text or "").strip()
+    if not text:
+        raise WorkflowError(refusal)
+    return text
+
+
+class Step:
+    """Base of the workflow's parts (routing, department actions, callbacks, the clock sweep)."""
+
+    def __init__(self, ctx: Context) -> None:
+        self.ctx = ctx
+
+    @property
+    def catalogue(self) -> Catalogue:
+        return self.ctx.catalogue
+
+    @property
+    def cards(self) -> Cards:
+        return self.ctx.cards
+
+    def now(self) -> datetime:
+        return self.ctx.now()
+
+    def committed(self) -> None:
+        if self.ctx.on_commit:
+            self.ctx.on_commit()
+
+    @asynccontextmanager
+    async def tx(self, session: AsyncSession | None = None):
+        """A transaction of its own (committed, then the sender is woken), or the caller's (e.g. intake, which
+        closes its draft in the same transaction)."""
+        if session is not None:
+            yield session
+            return
+        async with self.ctx.db.session() as s:
+            yield s
+        self.committed()
+
+    @asynccontextmanager
+    async def acting(self, action: str, ticket_id: int, actor: Member | None, acting_for: int | None = None,
+                     session: AsyncSession | None = None):
+        """A transaction in which `actor` does `action` to the ticket: (session, the locked ticket, the actor's
+        department's assignment for a department action) — once the rules allowed it, before anything is written."""
+        async with self.tx(session) as s:
+            ticket = await self.ticket(s, ticket_id)
+            yield s, ticket, await self.permit(s, action, ticket, actor, acting_for)
+
+    async def ticket(self, s: AsyncSession, ticket_id: int) -> Ticket:
+        ticket = await queries.ticket_for_update(s, ticket_id)
+        if ticket is None:
+            raise NotFound(texts.ERR_NOT_FOUND)
+        return ticket
+
+    async def permit(self, s: AsyncSession, action: str, ticket: Ticket, actor: Member | None,
+                     acting_for: int | None = None) -> Assignment | None:
+        """Refuse (NotAllowed, IllegalTransition) unless `actor` may do `action` on this ticket now — checked
+        before anything is written. A department action returns the actor's department's assignment.
+        `acting_for` is the department whose chat the button was pressed in: a card's buttons are its own
+        department's, even for staff of another department assigned to the same ticket."""
+        assignment = await self._who(s, action, ticket, actor, acting_for)
+        rules.check_state(action, ticket.state, ticket.number)
+        return assignment
+
+    async def _who(self, s: AsyncSession, action: str, ticket: Ticket, actor: Member | None,
+                   acting_for: int | None) -> Assignment | None:
+        rule = rules.rule(action)
+        rules.check_role(action, actor.role if actor else None)
+        if rule.who in DEPARTMENT:
+            if actor.department_id is None or (acting_for is not None and acting_for != actor.department_id):
+                raise NotAllowed(texts.NOT_YOUR_DEPARTMENT)
+            assignment = await queries.department_assignment(s, ticket.id, actor.department_id)
+            wanted = {Who.LEAD: AssignmentRole.LEAD, Who.COOPERATING: AssignmentRole.COOPERATE}.get(rule.who)
+            if assignment is None or (wanted and assignment.role != wanted):
+                raise NotAllowed(texts.NOT_YOUR_DEPARTMENT)
+            return assignment
+        if rule.who == Who.REPORTER and actor.id not in await queries.reporters(s, ticket):
+            raise NotAllowed(texts.ERR_NOT_ALLOWED)
+        return None
+
+    def apply(self, s: AsyncSession, ticket: Ticket, action: str, actor: Member | None, *, kind: str | None = None,
+              department_id: int | None = None, note: str | None = None, data: dict | None = None) -> None:
+        """The only state setter: the rules table decides whether `action` may start from the ticket's state and
+        where it leads; the change and its event are written together."""
+        target = rules.check_state(action, ticket.state, ticket.number)
+        previous = ticket.state
+        if target is not None:
+            ticket.state = target
+            ticket.updated_at = self.now()
+            s.add(ticket)
+        self.event(s, ticket, kind or rules.rule(action).event, actor, department_id=department_id,
+                   from_state=previous if target else None, to_state=target, note=note, data=data)
+
+    def event(self, s: AsyncSession, ticket: Ticket, kind: str, actor: Member | None, *,
+              department_id: int | None = None, from_state: str | None = None, to_state: str | None = None,
+              note: str | None = None, data: dict[str, Any] | None = None) -> None:
+        s.add(Event(ticket_id=ticket.id, at=self.now(), kind=kind, actor_id=actor.id if actor else None,
+                    department_id=department_id, from_state=from_state, to_state=to_state, note=note,
+                    data=data or {}))
+
+    async def evidence(self, s: AsyncSession, ticket: Ticket) -> dict:
+        """The request's photos and place, sent with each card so staff see the scene and can navigate."""
+        media: dict = {}
+        photos = [a.file_id for a in await queries.attachments(s, ticket.id) if a.kind == "photo"]
+        if photos:
+            media["photos"] = photos
+        if ticket.latitude is not None:
+            media["location"] = [ticket.latitude, ticket.longitude]
+        return media
+
+    async def to_dispatcher(self, s: AsyncSession, ticket: Ticket, reason: str, returned: str | None = None) -> None:
+        """A 待分派 card in the command center's chat. A county without one keeps the ticket in 受理 (listed by /my)."""
+        center = await queries.command_center(s)
+        if center is None:
+            return
+        n = len((await s.exec(select(Card.id).where(Card.subject_kind == "ticket", Card.subject_id == ticket.id,
+                                                    col(Card.key).startswith("dispatch:")))).all())
+        await self.cards.post(s, ticket, f"dispatch:{n + 1}", to_department(center.id), self.now(),
+                              data={"reason": reason, "returned": returned}, media=await self.evidence(s, ticket))
+
+    def lead_name(self, matter_code: str) -> str:
+        dept = self.catalogue.departments.get(self.catalogue.matter(matter_code).lead)
+        return dept.name if dept else texts.TOWNSHIP_LABEL
