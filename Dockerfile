@@ -1,10 +1,12 @@
-# GridBot: the same thing `make run` starts. SQLite lives on the /app/var volume by default;
-# Installed in place (-e) so data/ (catalogue, county, calendar) sits beside the code, as in a clone.
-# set DATABASE_URL=postgresql://… for PostgreSQL, TELEGRAM_BOT_TOKEN for the real bot.
+# GridBot: `gridbot run` with TELEGRAM_BOT_TOKEN (long polling). SQLite lives on the /app/var volume by default;
+# set DATABASE_URL=postgresql://… for PostgreSQL. Installed in place (-e) so data/ (catalogue, county, calendar)
+# sits beside the code, as in a clone. Without a token the image refuses to start (GRIDBOT_SANDBOX=0): the local
+# sandbox (a Bot API double and its chat page) runs only when asked for, e.g.
+#   docker run -e GRIDBOT_SANDBOX=1 -e GRIDBOT_WEB_HOST=0.0.0.0 -p 8080:8080 gridbot
 FROM python:3.11-slim
 
 ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 PIP_NO_CACHE_DIR=1 \
-    GRIDBOT_WEB_HOST=0.0.0.0 DATABASE_URL=sqlite:////app/var/gridbot.db
+    GRIDBOT_SANDBOX=0 DATABASE_URL=sqlite:////app/var/gridbot.db
 WORKDIR /app
 COPY pyproject.toml README.md alembic.ini ./
 COPY bot bot
@@ -15,5 +17,4 @@ COPY data data
 RUN pip install -e . && useradd --create-home gridbot && mkdir -p /app/var && chown gridbot /app/var
 USER gridbot
 VOLUME ["/app/var"]
-EXPOSE 8080
 CMD ["gridbot", "run"]

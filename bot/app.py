@@ -80,7 +80,7 @@ async def build_services(settings: Settings, *, now: Callable[[], datetime] = ut
     classifier.learn_many(await tickets.labelled_history())
     svc = Services(
         settings=settings, db=db, catalogue=catalogue, classifier=classifier, calendar=calendar, workflow=workflow,
-        directory=Directory(db), tickets=tickets, prompts=Prompts(db),
+        directory=Directory(db), tickets=tickets, prompts=Prompts(db, now),
         intake=Intake(db, workflow, classifier, catalogue, settings.confidence_threshold,
                       timedelta(days=settings.duplicate_window_days)))
     holder.append(svc)
@@ -143,9 +143,13 @@ async def serve(settings: Settings) -> None:
         with contextlib.suppress(NotImplementedError):
             loop.add_signal_handler(sig, stopping.set)
     if settings.sandbox:
-        from bot.sandbox import LocalBot  # only the sandbox needs the double
+        from bot.double.spec import find_spec
+        from bot.sandbox import LocalBot, SandboxClock  # only the sandbox needs the double
 
-        local = await LocalBot.start(settings, host=settings.web_host, port=settings.web_port)
+        clock = SandboxClock()
+        local = await LocalBot.start(settings, host=settings.web_host, port=settings.web_port, now=clock.now,
+                                     spec_path=find_spec())
+        local.enable_time_travel(clock)
         log.info("GridBot sandbox (no TELEGRAM_BOT_TOKEN): open %s to chat as residents and departments", local.url)
         try:
             await stopping.wait()

@@ -170,7 +170,7 @@ class Cards:
 
     async def _conversation(self, s: AsyncSession, ticket: Ticket, card: Card) -> str:
         """The dispatcher's questions to the reporter and the answers, since this card was posted."""
-        rows = (await s.exec(select(Event).where(Event.ticket_id == ticket.id, Event.at >= card.created_at,
+        rows = (await s.exec(select(Event).where(Event.ticket_id == ticket.id, Event.id > card.data.get("after", 0),
                                                  col(Event.kind).in_(["asked_reporter", "reporter_answered"]))
                              .order_by(col(Event.id)))).all()
         label = {"asked_reporter": texts.TALK_ASKED, "reporter_answered": texts.TALK_ANSWERED}
@@ -178,7 +178,7 @@ class Cards:
 
     async def _dispatch_outcome(self, s: AsyncSession, ticket: Ticket, card: Card) -> str:
         event = (await s.exec(select(Event).where(
-            Event.ticket_id == ticket.id, Event.at >= card.created_at,
+            Event.ticket_id == ticket.id, Event.id > card.data.get("after", 0),
             col(Event.kind).in_(["dispatched", "rerouted", "upheld"])).order_by(col(Event.id)))).first()
         if event is None:
             return texts.DISPATCH_CLOSED

@@ -5,6 +5,7 @@ reply says which one it answers (the question's message); a plain message answer
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime, timedelta
 
 from sqlmodel import col, delete, select
@@ -17,12 +18,12 @@ ATTACH = "attach"  # photos / a place waiting for the resident's next text: one 
 
 
 class Prompts:
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database, now: Callable[[], datetime] = utcnow) -> None:
         self.db = db
+        self.now = now  # the workflow's clock: questions it asks through the outbox carry its time
 
     async def ask(self, chat_id: int, user_id: int, kind: str, *, ticket_id: int | None = None,
-                  prompt_message_id: int | None = None, data: dict | None = None,
-                  now: datetime | None = None) -> PendingInput:
+                  prompt_message_id: int | None = None, data: dict | None = None) -> PendingInput:
         """Record a question asked in this chat. The same question asked again (same kind and ticket) replaces
         the older one; other open questions stay open."""
         async with self.db.session() as s:
@@ -32,14 +33,13 @@ class Prompts:
                 same = same.where(PendingInput.ticket_id == ticket_id)
             await s.exec(same)
             prompt = PendingInput(chat_id=chat_id, user_id=user_id, kind=kind, ticket_id=ticket_id,
-                                  prompt_message_id=prompt_message_id, data=data or {}, created_at=now or utcnow())
+                                  prompt_message_id=prompt_message_id, data=data or {}, created_at=self.now())
             s.add(prompt)
         return prompt
 
-    async def replied(self, chat_id: int, user_id: int, reply_to: int,
-                      now: datetime | None = None) -> PendingInput | None:
+    async def replied(self, chat_id: int, user_id: int, reply_to: int) -> PendingInput | None:
         """The open question whose message `reply_to` is (asked directly, or through the outbox)."""
-        since = (now or utcnow()) - TTL
+        since = self.now() - TTL
         async with self.db.read() as s:
             direct = await s.exec(select(PendingInput).where(
                 PendingInput.chat_id == chat_id, PendingInput.user_id == user_id,
@@ -53,9 +53,9 @@ class Prompts:
                                           Member.telegram_id == user_id, PendingInput.created_at >= since))
             return relayed.first()
 
-    async def open(self, chat_id: int, user_id: int, now: datetime | None = None) -> list[PendingInput]:
+    async def open(self, chat_id: int, user_id: int) -> list[PendingInput]:
         """This person's open questions in this chat, newest first (attachments waiting for text excluded)."""
-        since = (now or utcnow()) - TTL
+        since = self.now() - TTL
         async with self.db.read() as s:
             rows = await s.exec(select(PendingInput).where(
                 PendingInput.chat_id == chat_id, PendingInput.user_id == user_id, PendingInput.kind != ATTACH,

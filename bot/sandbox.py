@@ -8,7 +8,7 @@ and department groups become personas of the double, so the chat page can play a
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 
 from sqlmodel import select
@@ -17,6 +17,7 @@ from telegram.ext import Application, TypeHandler
 
 from bot import app as assembly
 from bot import texts
+from bot.calendar import TZ
 from bot.config import Settings
 from bot.directory import load_county
 from bot.double.server import BotApiDouble
@@ -25,6 +26,18 @@ from storage.db import Database
 from storage.models import Department, DepartmentKind, Member, Role, utcnow
 
 GUEST_ID = 9_000_001  # a resident the county file does not know, to show first contact
+MAX_TRAVEL = timedelta(days=30)
+
+
+class SandboxClock:
+    """The sandbox's clock: real time, plus however far the chat page has travelled ahead (催办, 督办 and 回访
+    can be seen without waiting a day). Only the sandbox has one; a bot with a real token keeps real time."""
+
+    def __init__(self) -> None:
+        self.offset = timedelta(0)
+
+    def now(self) -> datetime:
+        return utcnow() + self.offset
 
 
 class LocalBot:
@@ -44,6 +57,7 @@ class LocalBot:
         svc = await assembly.build_services(settings, now=now, db=db)
         await load_county(svc.db, svc.catalogue, settings.county)
         double = double or BotApiDouble(spec_path=spec_path)
+        double.zone = TZ.key  # the chat page shows the county's time, whatever the browser's zone
         await register_personas(svc, double)
         if not double.running:
             await double.start(host, port)
@@ -54,6 +68,21 @@ class LocalBot:
 
     async def stop(self) -> None:
         await assembly.stop(self.app)
+
+    def enable_time_travel(self, clock: SandboxClock) -> None:
+        """The chat page's ⏩ buttons: move the sandbox clock ahead; the clocks' sweep runs at once."""
+        self.travel_clock = clock
+        self.double.clock = lambda: clock.now().timestamp()
+        self.double.controls["travel"] = self.travel
+
+    async def travel(self, hours: float = 0, days: float = 0) -> dict:
+        delta = timedelta(hours=float(hours), days=float(days))
+        if not timedelta(0) < delta <= MAX_TRAVEL:
+            raise ValueError(f"travel between a minute and {MAX_TRAVEL.days} days ahead")
+        self.travel_clock.offset += delta
+        fired = await self.svc.workflow.sweep()
+        await self.settle()
+        return {"now": self.travel_clock.now().isoformat(), "fired": fired}
 
     @property
     def url(self) -> str:

@@ -20,8 +20,10 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Callable, Iterator
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -240,8 +242,9 @@ def test_a_person_can_file_a_request_in_the_browser(tmp_path: Path):
     try:
         with sync_api.sync_playwright() as pw:
             browser = pw.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
+            # a browser in another zone: the page must still show the county's time
             page = browser.new_page(viewport={"width": 1100, "height": 860}, locale="zh-CN",
-                                    timezone_id="Asia/Shanghai")  # a person in the county
+                                    timezone_id="America/Los_Angeles")
             try:
                 page.on("pageerror", lambda e: errors.append(f"page error: {e}"))
                 page.on("console", lambda m: errors.append(f"console {m.type}: {m.text}")
@@ -292,6 +295,16 @@ def test_a_person_can_file_a_request_in_the_browser(tmp_path: Path):
                 expect(card.get_by_role("button", name="签收")).to_be_visible()
                 expect(card.get_by_role("button", name="退回")).to_be_visible()
                 page.screenshot(path=str(tmp_path / "3-department-card.png"))
+
+                # the county's clock, not the browser's; travel two hours ahead: the 签收 reminder (催办) arrives
+                county_hour = datetime.now(ZoneInfo("Asia/Shanghai")).strftime("%H:")
+                expect(page.get_by_test_id("clock")).to_contain_text(county_hour)
+                page.get_by_test_id("travel-hour").click()
+                page.get_by_test_id("travel-hour").click()
+                expect(log.locator(".msg").filter(has_text="【催办】").last).to_be_visible(timeout=STEP_TIMEOUT * 1000)
+                later = (datetime.now(ZoneInfo("Asia/Shanghai")) + timedelta(hours=2)).strftime("%H:")
+                expect(page.get_by_test_id("clock")).to_contain_text(later)
+                page.screenshot(path=str(tmp_path / "4-after-time-travel.png"))
             except Exception:
                 page.screenshot(path=str(tmp_path / "failure.png"))
                 raise

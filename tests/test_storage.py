@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import datetime, timedelta, timezone
 
 import pytest
@@ -9,7 +10,8 @@ from sqlmodel import func, select
 
 from bot.directory import CountyError, load_county
 from nlp.catalogue import load_catalogue
-from storage.models import Department, Grid, Matter, Member, Outbox
+from storage.db import Database
+from storage.models import DailyCounter, Department, Grid, Matter, Member, Outbox
 from tests.conftest import FIXTURES
 
 
@@ -75,3 +77,49 @@ async def test_the_migrations_match_the_models(database):
 
     async with database.engine.connect() as conn:
         assert await conn.run_sync(diff) == []
+
+
+async def _bump(sessions, pause: float) -> None:
+    """Read a counter, think for a moment, write it back plus one: a read that decides a write."""
+    async with sessions() as s:
+        row = (await s.exec(select(DailyCounter).where(DailyCounter.day == "lost").with_for_update())).one()
+        seen = row.last
+        await asyncio.sleep(pause)
+        row.last = seen + 1
+        s.add(row)
+
+
+async def _counter(db: Database) -> int:
+    async with db.read() as s:
+        return (await s.exec(select(DailyCounter.last).where(DailyCounter.day == "lost"))).one()
+
+
+async def test_a_read_that_decides_a_write_never_loses_a_concurrent_update(database):
+    """Two transactions read the same row and both write: the second must see the first's write. (SQLite:
+    BEGIN IMMEDIATE; PostgreSQL: FOR UPDATE.)"""
+    async with database.session() as s:
+        s.add(DailyCounter(day="lost", last=0))
+    await asyncio.gather(_bump(database.session, 0.3), _bump(database.session, 0.0))
+    assert await _counter(database) == 2
+
+
+async def test_without_the_sqlite_recipe_the_same_transactions_lose_an_update(sqlite_db):
+    """What the recipe prevents, reproduced with the driver's own (late) BEGIN: both read 0, one write is lost."""
+    from contextlib import asynccontextmanager
+
+    from sqlalchemy.ext.asyncio import async_sessionmaker, create_async_engine
+    from sqlmodel.ext.asyncio.session import AsyncSession
+
+    plain = create_async_engine(sqlite_db.url)
+    factory = async_sessionmaker(plain, class_=AsyncSession, expire_on_commit=False)
+
+    @asynccontextmanager
+    async def legacy():
+        async with factory() as s, s.begin():
+            yield s
+
+    async with sqlite_db.session() as s:
+        s.add(DailyCounter(day="lost", last=0))
+    await asyncio.gather(_bump(legacy, 0.3), _bump(legacy, 0.0))
+    await plain.dispose()
+    assert await _counter(sqlite_db) == 1  # the lost update

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from sqlalchemy import func
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -148,14 +149,18 @@ class Step:
         return media
 
     async def to_dispatcher(self, s: AsyncSession, ticket: Ticket, reason: str, returned: str | None = None) -> None:
-        """A 待分派 card in the command center's chat. A county without one keeps the ticket in 受理 (listed by /my)."""
+        """A 待分派 card in the command center's chat. A county without one keeps the ticket in 受理 (listed by /my).
+        The card remembers the last event before it: what the dispatcher does after that is its outcome."""
         center = await queries.command_center(s)
         if center is None:
             return
+        await s.flush()
+        after = (await s.exec(select(func.max(Event.id)).where(Event.ticket_id == ticket.id))).one() or 0
         n = len((await s.exec(select(Card.id).where(Card.subject_kind == "ticket", Card.subject_id == ticket.id,
                                                     col(Card.key).startswith("dispatch:")))).all())
         await self.cards.post(s, ticket, f"dispatch:{n + 1}", to_department(center.id), self.now(),
-                              data={"reason": reason, "returned": returned}, media=await self.evidence(s, ticket))
+                              data={"reason": reason, "returned": returned, "after": after},
+                              media=await self.evidence(s, ticket))
 
     def lead_name(self, matter_code: str) -> str:
         dept = self.catalogue.departments.get(self.catalogue.matter(matter_code).lead)
