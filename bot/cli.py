@@ -75,8 +75,12 @@ def _dispatch(args: argparse.Namespace) -> int:
     if args.command == "county":
         return _county(args)
     if args.command == "catalogue":
+        from bot.calendar import WorkCalendar
         from nlp.commands import cmd_catalogue_check
+        from storage.models import utcnow
 
+        for warning in WorkCalendar.load(load_settings().calendar).coverage_warnings(utcnow()):
+            print(f"warning: {warning}", file=sys.stderr)
         return cmd_catalogue_check(args.file)
     from nlp import commands
 
