@@ -10,19 +10,27 @@ import asyncio
 import contextlib
 import logging
 import signal
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any
 
-from telegram.ext import Application, ApplicationBuilder
+from telegram import Update
+from telegram.error import NetworkError, RetryAfter
+from telegram.ext import Application, ApplicationBuilder, ExtBot, TypeHandler
+from telegram.request import HTTPXRequest
 
 import handlers
+from bot.audit import AuditLog
 from bot.calendar import WorkCalendar
 from bot.clocks import Ladder
 from bot.config import Settings
 from bot.directory import Directory, sync_catalogue
+from bot.inbox import Inbox
 from bot.intake import Intake
+from bot.polling import Handler, Poller
 from bot.prompts import Prompts
+from bot.reliable import CallbackGuard, ReliableBot
 from bot.scheduler import SWEEP_SECONDS, ClockDriver
 from bot.sender import OutboxSender
 from bot.tickets import Tickets
@@ -50,8 +58,13 @@ class Services:
     intake: Intake
     tickets: Tickets
     prompts: Prompts
+    inbox: Inbox | None = None
+    audit: AuditLog | None = None
     sender: OutboxSender | None = None
     clocks: ClockDriver | None = None
+    poller: Poller | None = None
+    handler: Handler | None = None
+    stopping: asyncio.Event = field(default_factory=asyncio.Event)
     tasks: list[asyncio.Task] = field(default_factory=list)
 
     def wake_sender(self) -> None:
@@ -80,59 +93,98 @@ async def build_services(settings: Settings, *, now: Callable[[], datetime] = ut
     classifier.learn_many(await tickets.labelled_history())
     svc = Services(
         settings=settings, db=db, catalogue=catalogue, classifier=classifier, calendar=calendar, workflow=workflow,
-        directory=Directory(db), tickets=tickets, prompts=Prompts(db, now),
+        directory=Directory(db), tickets=tickets, prompts=Prompts(db, now), inbox=Inbox(db),
+        audit=AuditLog(db, now),
         intake=Intake(db, workflow, classifier, catalogue, settings.confidence_threshold,
                       timedelta(days=settings.duplicate_window_days)))
+    workflow.ops_chat = settings.ops_chat_id
     holder.append(svc)
     return svc
 
 
 def build_application(svc: Services, token: str, base_url: str, base_file_url: str | None = None) -> Application:
-    builder = ApplicationBuilder().token(token).base_url(base_url)
-    if base_file_url:
-        builder = builder.base_file_url(base_file_url)
-    # Updates one at a time (a ticket's changes stay in order); no PTB JobQueue: our clocks live in the database.
-    app = builder.concurrent_updates(False).job_queue(None).build()
+    """The PTB Application over the reliable bot; no PTB Updater (bot/polling.py stores updates before
+    confirming them) and no PTB JobQueue (our clocks live in the database)."""
+    bot = ReliableBot(token, base_url=base_url, base_file_url=base_file_url or base_url.replace("/bot", "/file/bot"),
+                      request=HTTPXRequest(connection_pool_size=64), get_updates_request=HTTPXRequest())
+    # Updates one at a time: a ticket's changes stay in order.
+    app = ApplicationBuilder().bot(bot).updater(None).concurrent_updates(False).job_queue(None).build()
     app.bot_data["services"] = svc
+    app.add_handler(TypeHandler(Update, CallbackGuard()), group=-10)  # every press is answered in time
     handlers.register(app)
     return app
 
 
-async def start(app: Application, *, poll_timeout: int = 10, sweep_seconds: float | None = SWEEP_SECONDS) -> None:
-    """Initialise (getMe), start the outbox sender, the clock sweep, the handlers and long polling.
+async def persist(call: Callable[[], Awaitable[Any]], what: str, stopping: asyncio.Event) -> bool:
+    """Start-up calls (getMe, setMyCommands) retry until Telegram answers instead of ending the process;
+    False if the bot was asked to stop meanwhile."""
+    delay = 1.0
+    while not stopping.is_set():
+        try:
+            await call()
+            return True
+        except (NetworkError, RetryAfter) as exc:
+            log.warning("start-up: %s failed (%s); retrying in %.0f s", what, exc, delay)
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stopping.wait(), delay)
+        delay = min(delay * 2, 60.0)
+    return False
 
+
+async def start(app: Application, *, poll_timeout: int = 10, sweep_seconds: float | None = SWEEP_SECONDS) -> bool:
+    """Initialise (getMe), start the sender, the clock sweep, the handlers and long polling through the inbox.
     sweep_seconds=None leaves the sweep to the caller (tests drive it with a controllable clock)."""
     svc: Services = app.bot_data["services"]
-    await app.initialize()
-    await menus.install_defaults(app.bot)
-    svc.sender = OutboxSender(svc.db, app.bot, keyboard.markup, now=svc.workflow.now,
-                              private_interval=svc.settings.private_interval)
+    if not await persist(app.initialize, "getMe", svc.stopping):
+        return False
+    if not await persist(lambda: menus.install_defaults(app.bot), "setMyCommands", svc.stopping):
+        return False
+    bot: ReliableBot = app.bot
+    sender_bot = ExtBot(bot.token, base_url=bot.base_url.removesuffix(bot.token),
+                        request=HTTPXRequest(connection_pool_size=16))  # no retries of its own: the sender's policy
+    if not await persist(sender_bot.initialize, "getMe (sender)", svc.stopping):
+        return False
+    svc.sender = OutboxSender(svc.db, sender_bot, keyboard.markup, now=svc.workflow.now,
+                              private_interval=svc.settings.private_interval, instance=svc.settings.instance)
+    await svc.sender.resume_own_claims()
     svc.tasks.append(asyncio.create_task(svc.sender.run(), name="outbox"))
     if sweep_seconds is not None:
         svc.clocks = ClockDriver(svc.workflow, svc.db, sweep_seconds,
                                  retention=timedelta(days=svc.settings.retention_days))
         svc.clocks.start()
     await app.start()
-    await app.updater.start_polling(poll_interval=0, timeout=poll_timeout, drop_pending_updates=False)
+    svc.handler = Handler(app, svc.inbox, svc.workflow.now)
+    svc.poller = Poller(app.bot, svc.inbox, svc.workflow.now, on_stored=svc.handler.wake, timeout=poll_timeout)
+    svc.tasks.append(asyncio.create_task(svc.handler.run(), name="inbox"))
+    svc.tasks.append(asyncio.create_task(svc.poller.run(), name="polling"))
+    return True
 
 
 async def stop(app: Application) -> None:
+    """Stop polling, finish the update under way, stop the clocks and the sender, then close."""
     svc: Services = app.bot_data["services"]
-    if app.updater.running:
-        await app.updater.stop()
-    if app.running:
-        await app.stop()
+    svc.stopping.set()
+    if svc.poller is not None:
+        svc.poller.stop()
+    if svc.handler is not None:
+        svc.handler.stop()
     if svc.clocks is not None:
         await svc.clocks.stop()
         svc.clocks = None
     if svc.sender is not None:
         await svc.sender.stop()
     for task in svc.tasks:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError, Exception):
-            await task
+        if task.get_name() == "polling":
+            task.cancel()  # a long poll in flight: what it fetched is not stored, so not confirmed either
+        with contextlib.suppress(TimeoutError, asyncio.CancelledError, Exception):
+            await asyncio.wait_for(task, 5.0)  # the handler finishes the update under way
     svc.tasks.clear()
-    await app.shutdown()
+    if app.running:
+        await app.stop()
+    if app._initialized:  # noqa: SLF001 — a start interrupted before getMe succeeded has nothing to close
+        await app.shutdown()
+    if svc.sender is not None:
+        await svc.sender.bot.shutdown()
 
 
 async def serve(settings: Settings) -> None:
@@ -159,11 +211,12 @@ async def serve(settings: Settings) -> None:
             await local.svc.db.dispose()
         return
     svc = await build_services(settings)
+    svc.stopping = stopping
     app = build_application(svc, settings.token, settings.api_base_url)
-    await start(app)
-    log.info("GridBot is running as @%s (long polling %s)", app.bot.username, settings.api_base_url)
     try:
-        await stopping.wait()
+        if await start(app):
+            log.info("GridBot is running as @%s (long polling %s)", app.bot.username, settings.api_base_url)
+            await stopping.wait()
     finally:
         await stop(app)
         await svc.db.dispose()

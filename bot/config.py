@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 import re
+import socket
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -40,6 +41,8 @@ class Settings:
     retention_days: int = 30
     private_interval: float = 1.0  # seconds between messages to one private chat (Telegram: about 1/s)
     sandbox_allowed: bool = True  # GRIDBOT_SANDBOX=0 (the Docker image): no token is an error, not the sandbox
+    ops_chat_id: int | None = None  # where faults of ours are reported (besides the log)
+    instance: str = ""  # this process's name for its outbox leases (default: host name)
 
     @property
     def sandbox(self) -> bool:
@@ -134,6 +137,8 @@ def load_settings(env: dict[str, str] | None = None, dotenv: Path | None = ROOT 
         callback_close=limit("GRIDBOT_CALLBACK_CLOSE", Settings.callback_close),
         retention_days=number("GRIDBOT_RETENTION_DAYS", Settings.retention_days, int, 1, 3650),
         sandbox_allowed=sandbox not in ("0", "false", "no"),
+        ops_chat_id=number("GRIDBOT_OPS_CHAT_ID", None, int, -(10**15), 10**15),
+        instance=get("GRIDBOT_INSTANCE") or socket.gethostname()[:40],
     )
 
 

@@ -11,7 +11,7 @@ from datetime import timedelta
 
 from sqlmodel import col, select
 
-from bot import queries, texts
+from bot import queries, requests, texts
 from bot.workflow import OPEN_STATES, NotFound, Workflow, WorkflowError
 from nlp.catalogue import Catalogue
 from nlp.classifier import Classifier
@@ -60,13 +60,19 @@ class Intake:
         """What the bot understood of a request, kept until the resident confirms it. A danger right now is
         reported to the command center at once, before anything is confirmed."""
         text = validate_text(text)
+        request = requests.current()
+        if request is not None:
+            again = await self._drafted(member, request)
+            if again is not None:
+                return again  # the same message handled again: the same draft, shown again
         result = self.classifier.classify(text)
         top = result.top
         confident = result.confident(self.threshold)
         now = self.workflow.now()
         draft = Draft(member_id=member.id, text=text, latitude=latitude, longitude=longitude,
                       matter_code=top.code if confident else None, confidence=top.confidence if top else None,
-                      emergency=result.emergency, candidates=[c.code for c in result.candidates], created_at=now)
+                      emergency=result.emergency, candidates=[c.code for c in result.candidates], created_at=now,
+                      request_id=request)
         async with self.db.session() as s:
             s.add(draft)
             await s.flush()
@@ -76,6 +82,16 @@ class Intake:
             alerted = await self.workflow.routing.alert_emergency(text, await self.grid_label(member))
         duplicates = await self.duplicates(member, draft) if confident else []
         return DraftView(draft, confident, duplicates, await self.township_of(member), alerted)
+
+    async def _drafted(self, member: Member, request: str) -> DraftView | None:
+        async with self.db.read() as s:
+            draft = (await s.exec(select(Draft).where(Draft.member_id == member.id,
+                                                      Draft.request_id == request))).first()
+        if draft is None:
+            return None
+        confident = draft.matter_code is not None
+        duplicates = await self.duplicates(member, draft) if confident and draft.status == "open" else []
+        return DraftView(draft, confident, duplicates, await self.township_of(member))
 
     async def grid_label(self, member: Member) -> str:
         async with self.db.read() as s:

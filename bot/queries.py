@@ -15,6 +15,7 @@ from storage.models import (
     CoReporter,
     Department,
     DepartmentKind,
+    Event,
     Extension,
     Grid,
     Member,
@@ -101,6 +102,12 @@ async def attachments(s: AsyncSession, ticket_id: int, purpose: str = "request")
     return list((await s.exec(select(Attachment).where(Attachment.ticket_id == ticket_id,
                                                        Attachment.purpose == purpose)
                               .order_by(col(Attachment.id)))).all())
+
+
+async def caused(s: AsyncSession, ticket_id: int, request_id: str) -> bool:
+    """Whether this request already wrote events on this ticket (it is being handled a second time)."""
+    return (await s.exec(select(Event.id).where(Event.ticket_id == ticket_id, Event.request_id == request_id)
+                         .limit(1))).first() is not None
 
 
 async def member(s: AsyncSession, member_id: int) -> Member | None:

@@ -74,12 +74,15 @@ class OutboxSender:
 
     def __init__(self, db: Database, bot: Bot, markup: Markup, *, now: Callable[[], datetime] = utcnow,
                  private_interval: float = 1.0, group_per_minute: int = 20, global_per_second: int = 30,
-                 max_backoff: float = 300.0, max_in_flight: int = 8) -> None:
+                 group_window: float = 60.0, max_backoff: float = 300.0, max_in_flight: int = 8,
+                 instance: str = "") -> None:
         self._db = db
+        self.bot = bot
+        self.instance = instance or "gridbot"  # names this sender's leases, so a restart can resume them
         self._now = now
         self._max_backoff = max_backoff
         self.limiter = RateLimiter(private_interval=private_interval, group_per_minute=group_per_minute,
-                                   global_per_second=global_per_second)
+                                   global_per_second=global_per_second, group_window=group_window)
         self._attempt = Attempt(bot, markup, self.limiter)
         self._batch = max(1, global_per_second)
         self._in_flight = asyncio.Semaphore(max_in_flight)
@@ -92,6 +95,17 @@ class OutboxSender:
         self._stopped = asyncio.Event()
 
     # -- lifecycle -----------------------------------------------------------------------------------
+    async def resume_own_claims(self) -> int:
+        """After a restart: rows this instance had leased are due again at once, instead of after the lease
+        (another instance's leases are left to expire). SQLite is one process, so every lease is its own."""
+        query = update(Outbox).where(Outbox.state == OutboxState.PENDING, Outbox.next_attempt_at > self._now())
+        if not self._db.is_sqlite:
+            query = query.where(Outbox.claimed_by == self.instance)
+        async with self._db.session() as s:
+            result = await s.exec(query.where(col(Outbox.claimed_by).is_not(None))
+                                  .values(next_attempt_at=self._now(), claimed_by=None))
+            return result.rowcount or 0
+
     def wake(self) -> None:
         """New rows were committed: look now. Cheap, thread-safe."""
         loop = self._loop
@@ -186,7 +200,7 @@ class OutboxSender:
                     continue
                 if self.limiter.delay(chat_id) > 0:
                     continue
-                row.chat_id, row.next_attempt_at = chat_id, now + CLAIM_LEASE
+                row.chat_id, row.next_attempt_at, row.claimed_by = chat_id, now + CLAIM_LEASE, self.instance
                 s.add(row)
                 jobs.append(await self._prepare(s, row, chat_id, now))
         return jobs
@@ -291,13 +305,14 @@ class OutboxSender:
         values: dict[str, Any]
         if isinstance(outcome, Sent):
             values = {"state": OutboxState.SENT, "sent_at": now, "sent_message_id": outcome.message_id,
-                      "chat_id": outcome.chat_id}
+                      "chat_id": outcome.chat_id, "claimed_by": None}
         elif isinstance(outcome, Failed):
             log.warning("outbox rows %s to chat %s failed for good: %s", ids, job.chat_id, outcome.error)
             values = {"state": OutboxState.FAILED, "attempts": Outbox.attempts + 1, "error": outcome.error[:ERROR_LIMIT]}
         else:
             ids = ids[:1]  # only the head was attempted; merged followers are merged anew
-            values = {"next_attempt_at": now + timedelta(seconds=outcome.delay), "error": outcome.error[:ERROR_LIMIT]}
+            values = {"next_attempt_at": now + timedelta(seconds=outcome.delay), "error": outcome.error[:ERROR_LIMIT],
+                      "claimed_by": None}
             if outcome.failure:
                 values["attempts"] = Outbox.attempts + 1
         async with self._db.session() as s:

@@ -139,6 +139,7 @@ EMERGENCY_NO_CENTER = "⚠️ 您反映的情况可能危及人身安全！\n请
 EMPTY_TEXT = "请用文字描述您遇到的问题，例如：“小区门口的路灯坏了”。"
 TOO_SHORT = "描述太短了，请多写几个字，说明是什么问题、在哪里。"
 TOO_LONG = "描述太长了（{length} 字），请精简到 {limit} 字以内后重新发送。"
+EDITED_IGNORED = "修改过的消息不会更新已发送的诉求。如需更正，请直接发送一条新消息说明。"
 UNSUPPORTED = "暂时只能处理文字、照片和位置。请用文字描述您的问题。"
 UNKNOWN_COMMAND = "没有这个命令。"
 WHICH_QUESTION = "您有 {n} 个待回复的问题，请直接“回复”对应的提示消息作答，以免弄混工单。"
@@ -267,6 +268,8 @@ ERR_ILLEGAL = "工单 {number} 当前状态为“{state}”，不能{action}。"
 ERR_NOT_FOUND = "没有找到这个工单。"
 ERR_FORGED = "这个按钮已失效，请刷新后重试。"
 ERR_NOT_ALLOWED = "您没有权限执行这个操作。"
+OPS_ALERT = "⚙️ 网格通运行故障：{error}\n请求：{request}\n详情见日志。"
+ALREADY_DONE = "这个操作已经完成了。"
 ERR_INTERNAL = "抱歉，系统暂时出了点问题，请稍后再试。已经提交的诉求不会丢失，可发送 /my 查看。"
 ACTION = {
     "dispatch": "派单",

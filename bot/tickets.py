@@ -47,6 +47,13 @@ class Tickets:
                                 .where(Event.ticket_id == ticket.id).order_by(col(Event.id)))
             return TicketView(ticket, lead, list(rows.all()))
 
+    async def consumed(self, request_id: str | None) -> bool:
+        """Whether this request (update) already changed some ticket — e.g. it was the answer to a question."""
+        if request_id is None:
+            return False
+        async with self.db.read() as s:
+            return (await s.exec(select(Event.id).where(Event.request_id == request_id).limit(1))).first() is not None
+
     async def card_at(self, chat_id: int, message_id: int) -> Card | None:
         """The card that message `message_id` in `chat_id` is (a reply to a card is about its ticket)."""
         async with self.db.read() as s:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from telegram import Update
-from telegram.ext import Application, CallbackQueryHandler, CommandHandler, filters
+from telegram.ext import Application, CallbackQueryHandler, CommandHandler, MessageHandler, filters
 
 from bot import texts
 from handlers import admin, department, dispatch, resident
@@ -16,13 +16,20 @@ async def stale_button(update: Update, context: Context) -> None:
     await update.callback_query.answer(texts.ERR_FORGED, show_alert=True)
 
 
+async def edited(update: Update, context: Context) -> None:
+    """An edit of a message already sent changes nothing (a request was understood as first written)."""
+    if update.effective_chat.type == "private":
+        await update.effective_message.reply_text(texts.EDITED_IGNORED)
+
+
 async def group_help(update: Update, context: Context) -> None:
     await update.effective_message.reply_text(texts.HELP["group"])
 
 
 def register(app: Application) -> None:
     app.bot_data["menus"] = Menus()
-    # Order matters: commands and buttons first, then each audience's messages, private fallbacks last.
+    # Order matters: edits first, commands and buttons, then each audience's messages, private fallbacks last.
+    app.add_handler(MessageHandler(filters.UpdateType.EDITED, edited))
     app.add_handler(CommandHandler("help", group_help, filters=filters.ChatType.GROUPS))
     admin.register(app)
     resident.register(app)

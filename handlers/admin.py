@@ -11,7 +11,8 @@ from telegram import Update
 from telegram.ext import Application, CommandHandler, filters
 
 from bot import texts
-from handlers.common import Context, acting_member, services
+from bot.workflow import NotAllowed
+from handlers.common import Context, acting_member, polite, services
 from storage.models import Role
 
 INVITE_HOURS = 72
@@ -19,13 +20,13 @@ GROUP_ROLES = {Role.STAFF: "department", Role.GRID_WORKER: "grid", Role.DISPATCH
                Role.RESIDENT: "grid"}
 
 
+@polite
 async def invite(update: Update, context: Context) -> None:
     """/invite KIND [CODE]: a one-off deep link for a group binding or a role."""
     svc = services(context)
     member = await acting_member(update, context)
     if member.role != Role.ADMIN:
-        await update.effective_message.reply_text(texts.ADMIN_ONLY)
-        return
+        raise NotAllowed(texts.ADMIN_ONLY)
     args = context.args or []
     kind = args[0] if args else ""
     code = args[1] if len(args) > 1 else None

@@ -9,11 +9,11 @@ from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING
 
 from telegram import ForceReply, Update
-from telegram.error import TelegramError
+from telegram.error import BadRequest, NetworkError, RetryAfter, TelegramError
 from telegram.ext import ContextTypes
 
-from bot import texts
-from bot.workflow import WorkflowError
+from bot import requests, texts
+from bot.workflow import NotAllowed, NotFound, WorkflowError
 from handlers import keyboard
 from storage.models import Member, PendingInput
 
@@ -114,7 +114,8 @@ async def answer_with(update: Update, context: Context, pending: PendingInput, a
 
 
 def polite(handler: Handler) -> Handler:
-    """Turn a refused action (WorkflowError) into its polite reply; nothing changed."""
+    """Turn a refused action (WorkflowError) into its polite reply; nothing changed. Refusals of who may act
+    (and forged buttons) are also put on the record (bot/audit.py)."""
 
     @functools.wraps(handler)
     async def wrapper(update: Update, context: Context) -> None:
@@ -122,15 +123,44 @@ def polite(handler: Handler) -> Handler:
             await handler(update, context)
         except WorkflowError as refusal:
             await tell(update, refusal.reply)
+            if isinstance(refusal, (NotAllowed, NotFound)) or refusal.reply == texts.ERR_FORGED:
+                await refused(update, context, refusal.reply)
 
     return wrapper
 
 
+async def refused(update: Update, context: Context, reason: str) -> None:
+    """Record a refusal: the person, the chat, what they tried (a button's action and subject, or a command)."""
+    user, chat = update.effective_user, update.effective_chat
+    member = await services(context).directory.known_member(user.id) if user else None
+    if update.callback_query is not None:
+        press = keyboard.decode(update.callback_query.data)
+        action = f"button:{press.action}" if press else "button:forged"
+        subject = f"{press.id}:{press.arg}" if press and press.arg else str(press.id) if press else (
+            update.callback_query.data or "")[:64]
+    else:
+        text = (update.effective_message.text or "") if update.effective_message else ""
+        action = f"command:{text.split()[0][:40]}" if text.startswith("/") else "message"
+        subject = " ".join(text.split()[1:2])[:64] or None
+    await services(context).audit.refused(member, telegram_id=user.id if user else None,
+                                          chat_id=chat.id if chat else None, action=action, subject=subject,
+                                          reason=reason)
+
+
 async def on_error(update: object, context: Context) -> None:
-    """Log the failure and tell the user their action did not take effect (transactions rolled back)."""
-    log.error("handler failed", exc_info=context.error)
+    """Telegram unreachable (past the bot's retries): the inbox handles the update again later, so the person
+    still gets their answer — no apology now. Anything else is a fault of ours: log it, tell the person their
+    action did not take effect (its transaction rolled back), and tell the operators."""
+    error = context.error
+    if isinstance(error, (RetryAfter, NetworkError)) and not isinstance(error, BadRequest):
+        log.warning("Telegram did not take the answer (%s); the update will be handled again", error)
+        requests.retry_later()
+        return
+    log.error("handler failed", exc_info=error)
     if isinstance(update, Update):
         try:
             await tell(update, texts.ERR_INTERNAL)
         except TelegramError:
             log.warning("could not tell the user about the failure", exc_info=True)
+    await services(context).workflow.alert_operators(texts.OPS_ALERT.format(
+        error=f"{type(error).__name__}: {error}"[:300], request=requests.current() or "-"))

@@ -20,7 +20,7 @@ from telegram.ext import Application, CallbackQueryHandler, MessageHandler, filt
 
 from bot import texts
 from bot.outbox import button
-from bot.workflow import ArrivalRequired, WorkflowError
+from bot.workflow import ArrivalRequired, NotAllowed, NotFound, WorkflowError
 from bot.workflow.parsing import parse_extension
 from handlers import keyboard
 from handlers.common import (
@@ -139,9 +139,9 @@ async def note_button(update: Update, context: Context) -> None:
     press, svc, member = await pressed(update, context)
     prompt = await svc.prompts.get(press.id)
     if prompt is None or prompt.kind != "note":
-        raise WorkflowError(texts.NOTE_GONE)
+        raise NotFound(texts.NOTE_GONE)
     if prompt.user_id != update.effective_user.id or prompt.chat_id != update.effective_chat.id:
-        raise WorkflowError(texts.NOTE_NOT_YOURS)
+        raise NotAllowed(texts.NOTE_NOT_YOURS)
     done = await svc.workflow.department.add_note(prompt.ticket_id, member, prompt.data.get("text", ""),
                                                   relay=press.action == "relay",
                                                   acting_for=await acting_for(update, context))

@@ -14,11 +14,11 @@ from telegram import Update
 from telegram.error import TelegramError
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler, MessageHandler, filters
 
-from bot import texts
+from bot import requests, texts
 from bot.intake import DraftView
 from bot.outbox import button
 from bot.prompts import ATTACH
-from bot.workflow import WorkflowError
+from bot.workflow import NotFound, WorkflowError
 from handlers import admin, keyboard
 from handlers.common import Context, acting_member, answer_with, answers, ask, polite, pressed, services, take_answer
 from storage.models import PendingInput
@@ -58,6 +58,7 @@ async def my_tickets(update: Update, context: Context) -> None:
     await update.effective_message.reply_text("\n".join(lines))
 
 
+@polite
 async def show_ticket(update: Update, context: Context) -> None:
     """/t NUMBER: one ticket with its history (only the reporter and co-reporters)."""
     if not context.args:
@@ -67,8 +68,7 @@ async def show_ticket(update: Update, context: Context) -> None:
     number = context.args[0].strip()[:20]
     view = await svc.tickets.view(number, await acting_member(update, context))
     if view is None:
-        await update.effective_message.reply_text(texts.T_NOT_FOUND.format(number=number))
-        return
+        raise NotFound(texts.T_NOT_FOUND.format(number=number))  # unknown, or someone else's: said alike
     t = view.ticket
     history = "\n".join(
         texts.HISTORY_LINE.format(at=texts.local(e.at), kind=texts.EVENT.get(e.kind, e.kind),
@@ -85,6 +85,8 @@ async def request_text(update: Update, context: Context) -> None:
     """Any text is a request (unless it answers the bot's question): show what was understood."""
     if await take_answer(update, context):
         return
+    if await services(context).tickets.consumed(requests.current()):
+        return  # handled before (a replay after a crash): it answered a question whose prompt is closed now
     await _draft(update, context, update.effective_message.text)
 
 

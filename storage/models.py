@@ -168,7 +168,8 @@ class Assignment(SQLModel, table=True):
 
 
 class Event(SQLModel, table=True):
-    """Append-only history of a ticket; written in the same transaction as every change."""
+    """Append-only history of a ticket; written in the same transaction as every change. `request_id` is the
+    update (or web request) that caused it: a replayed update finds its events and changes nothing twice."""
 
     id: int | None = Field(default=None, primary_key=True)
     ticket_id: int = Field(foreign_key="ticket.id", index=True)
@@ -180,6 +181,7 @@ class Event(SQLModel, table=True):
     to_state: str | None = Field(default=None, max_length=16)
     note: str | None = Field(default=None, sa_type=Text)
     data: dict[str, Any] = Field(default_factory=dict, sa_type=JSON)
+    request_id: str | None = Field(default=None, max_length=40, index=True)
 
 
 class OutboxState(StrEnum):
@@ -221,6 +223,7 @@ class Outbox(SQLModel, table=True):
     chat_id: int | None = Field(default=None, sa_type=BigInteger)
     sent_message_id: int | None = Field(default=None, sa_type=BigInteger)
     error: str | None = Field(default=None, max_length=500)
+    claimed_by: str | None = Field(default=None, max_length=64)  # the sender instance holding the lease
 
 
 class Card(SQLModel, table=True):
@@ -259,8 +262,10 @@ class Attachment(SQLModel, table=True):
 
 
 class Draft(SQLModel, table=True):
-    """A request the resident has written but not yet submitted (shown back with 提交 / 换一类 / 取消)."""
+    """A request the resident has written but not yet submitted (shown back with 提交 / 换一类 / 取消). `request_id`
+    is the message it came from: handled twice (a replay after a crash), it is still one draft."""
 
+    __table_args__ = (UniqueConstraint("member_id", "request_id", name="uq_draft_member_id_request_id"),)
     id: int | None = Field(default=None, primary_key=True)
     member_id: int = Field(foreign_key="member.id", index=True)
     text: str = Field(sa_type=Text)
@@ -272,6 +277,7 @@ class Draft(SQLModel, table=True):
     emergency: bool = False
     status: str = Field(default="open", max_length=16)  # open / submitted / cancelled
     ticket_id: int | None = Field(default=None, foreign_key="ticket.id")
+    request_id: str | None = Field(default=None, max_length=40)
     created_at: datetime = Field(default_factory=utcnow)
 
 
@@ -355,3 +361,27 @@ class Extension(SQLModel, table=True):
     decided_by: int | None = Field(default=None, foreign_key="member.id")
     requested_at: datetime = Field(default_factory=utcnow)
     decided_at: datetime | None = None
+
+
+class InboxUpdate(SQLModel, table=True):
+    """An update from Telegram, stored before it is confirmed (the next getUpdates offset, or the webhook's 200)
+    and handled from here at least once, in order. Nothing a person sends is lost by a crash."""
+
+    update_id: int = Field(sa_type=BigInteger, primary_key=True, sa_column_kwargs={"autoincrement": False})
+    payload: dict[str, Any] = Field(sa_type=JSON)
+    received_at: datetime = Field(default_factory=utcnow)
+    handled_at: datetime | None = Field(default=None, index=True)
+    attempts: int = 0
+
+
+class Audit(SQLModel, table=True):
+    """A refused action: who tried what, where, and why it was refused (for the command center's review)."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    at: datetime = Field(default_factory=utcnow, index=True)
+    member_id: int | None = Field(default=None, foreign_key="member.id")
+    telegram_id: int | None = Field(default=None, sa_type=BigInteger)
+    chat_id: int | None = Field(default=None, sa_type=BigInteger)
+    action: str = Field(max_length=64)
+    subject: str | None = Field(default=None, max_length=64)
+    reason: str = Field(sa_type=Text)

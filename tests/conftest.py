@@ -133,7 +133,7 @@ def sqlite_template(tmp_path_factory) -> Path:
     return path
 
 
-TABLES = ["rating", "extension", "timer", "invite", "pendinginput", "attachment", "draft", "outbox", "card", "event",
+TABLES = ["inboxupdate", "audit", "rating", "extension", "timer", "invite", "pendinginput", "attachment", "draft", "outbox", "card", "event",
           "assignment", "coreporter", "ticket", "dailycounter", "member", "grid", "department", "matter"]
 
 
@@ -162,13 +162,36 @@ async def sqlite_db(tmp_path, sqlite_template) -> AsyncIterator[Database]:
 
 
 # -- the Bot API double and the bot -------------------------------------------------------------
+def _residents() -> dict[int, tuple[str, ...]]:
+    """The fixture county's residents: telegram id → what identifies them (name, phone)."""
+    import yaml
+
+    county = yaml.safe_load((FIXTURES / "county.yaml").read_text(encoding="utf-8"))
+    return {m["telegram_id"]: tuple(str(v) for v in (m.get("name"), m.get("phone")) if v)
+            for m in county["members"] if m.get("role", "resident") == "resident"}
+
+
+def privacy_leaks(double: BotApiDouble) -> list[str]:
+    """Bot messages that show a resident's name or phone anywhere but in that resident's own chat."""
+    leaks = []
+    for resident, marks in _residents().items():
+        for chat in [c["id"] for c in double.state()["chats"] if c["id"] != resident]:
+            for m in double.bot_messages(chat):
+                body = (m.get("text") or "") + (m.get("caption") or "")
+                leaks += [f"chat {chat} message {m['message_id']}: {mark}" for mark in marks if mark in body]
+    return leaks
+
+
 @pytest.fixture
 async def double() -> AsyncIterator[BotApiDouble]:
+    """The Bot API double. After each test: no request broke the Bot API spec, and no message the bot sent showed
+    a resident's name or phone outside their own chat (every end-to-end test is a privacy check)."""
     d = BotApiDouble(spec_path=SPEC)
     await d.start()
     yield d
     await d.stop()
     assert not d.violations, f"requests that break the Bot API spec: {d.violations}"
+    assert not privacy_leaks(d), f"a resident's identity left their own chat: {privacy_leaks(d)}"
 
 
 async def start_bot(db: Database, double: BotApiDouble, clock: Clock, **overrides) -> LocalBot:

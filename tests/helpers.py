@@ -10,7 +10,8 @@ from storage.db import Database
 from storage.models import Event, Member, Ticket
 
 # tests/fixtures/county.yaml
-RESIDENT, NEIGHBOUR, GRID_WORKER = 1001, 1002, 1101
+RESIDENT, NEIGHBOUR, GRID_WORKER, OTHER_GRID_WORKER = 1001, 1002, 1101, 1102
+STRANGER = 9_999_999  # a Telegram user the county does not know
 ZFJ_STAFF, ZJJ_STAFF, JTJ_STAFF, GAJ_STAFF, TOWNSHIP_STAFF = 2001, 2101, 2201, 2401, 2801
 DISPATCHER, ADMIN = 3001, 4001
 ZFJ, ZJJ, JTJ, GAJ, TOWNSHIP = -100101, -100102, -100103, -100105, -100800

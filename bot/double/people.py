@@ -137,6 +137,23 @@ class People:
         location = {"latitude": float(latitude), "longitude": float(longitude)}
         return self._user_message(chat_id, user_id, {"location": location}, reply_to_message_id)
 
+    def edit_text(self, chat_id: int, user_id: int, message_id: int, text: str) -> JSON:
+        """A user edits a text they sent; the bot gets an edited_message update, as from Telegram."""
+        stored = self._history.get(chat_id, {}).get(message_id)
+        if stored is None or stored.deleted or stored.message["from"]["id"] != user_id or "text" not in stored.message:
+            raise DoubleError(f"user {user_id} has no text message {message_id} in chat {chat_id} to edit")
+        stored.message["text"] = text
+        stored.message["edit_date"] = int(self.clock())
+        self._touch(stored)
+        if self._bot_receives(chat_id, stored.message):
+            self._enqueue("edited_message", stored.message)
+        return copy.deepcopy(stored.message)
+
+    def forward_text(self, chat_id: int, user_id: int, text: str, origin_name: str = "某居民") -> JSON:
+        """A user forwards someone else's text message to the chat."""
+        origin = {"type": "hidden_user", "sender_user_name": origin_name, "date": int(self.clock()) - 3600}
+        return self._user_message(chat_id, user_id, {"text": text, "forward_origin": origin})
+
     def send_sticker(self, chat_id: int, user_id: int, emoji: str = "👍") -> JSON:
         record = self._new_file("sticker", b"RIFFfake-webp", "sticker.webp", "image/webp")
         sticker = {**self._file_view(record), "type": "regular", "width": 512, "height": 512,

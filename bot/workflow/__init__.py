@@ -19,7 +19,7 @@ from bot import queries, texts
 from bot.calendar import WorkCalendar
 from bot.cards import Cards
 from bot.clocks import Ladder
-from bot.outbox import owe, to_member
+from bot.outbox import CHAT, owe, to_member
 from bot.workflow.base import Context, Step
 from bot.workflow.callback import Callbacks
 from bot.workflow.department import ArrivalRequired, DepartmentActions
@@ -55,6 +55,7 @@ class Workflow:
         self.callback = Callbacks(self.ctx)
         self.sweep = Sweep(self.ctx, self.callback)
         self._check = Step(self.ctx)
+        self.ops_chat: int | None = None
 
     @property
     def db(self) -> Database:
@@ -86,6 +87,13 @@ class Workflow:
             if action == "resolve":
                 DepartmentActions.require_arrival(assignment)
             return ticket
+
+    async def alert_operators(self, text: str) -> None:
+        """A fault of ours, for the people who run the bot (GRIDBOT_OPS_CHAT_ID); only logged without one."""
+        if self.ops_chat is None:
+            return
+        async with self._check.tx() as s:
+            owe(s, f"{CHAT}:{self.ops_chat}", text, self.now(), kind="ops")
 
     async def tell(self, member_id: int, text: str) -> None:
         """A message owed outside any state change (e.g. a confirmation Telegram refused to show in place)."""

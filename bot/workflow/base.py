@@ -13,13 +13,13 @@ from sqlalchemy import func
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from bot import queries, texts
+from bot import queries, requests, texts
 from bot.calendar import WorkCalendar
 from bot.cards import Cards
 from bot.clocks import Ladder
 from bot.outbox import to_department
 from bot.workflow import rules
-from bot.workflow.rules import DEPARTMENT, NotAllowed, NotFound, Who, WorkflowError
+from bot.workflow.rules import DEPARTMENT, NotAllowed, NotFound, Replayed, Who, WorkflowError
 from nlp.catalogue import Catalogue
 from storage.db import Database
 from storage.models import Assignment, AssignmentRole, Card, Event, Member, Ticket
@@ -84,6 +84,9 @@ class Step:
         department's assignment for a department action) — once the rules allowed it, before anything is written."""
         async with self.tx(session) as s:
             ticket = await self.ticket(s, ticket_id)
+            request = requests.current()
+            if request is not None and await queries.caused(s, ticket.id, request):
+                raise Replayed(texts.ALREADY_DONE)  # the same update handled again: it changed the ticket already
             yield s, ticket, await self.permit(s, action, ticket, actor, acting_for)
 
     async def ticket(self, s: AsyncSession, ticket_id: int) -> Ticket:
@@ -136,7 +139,7 @@ class Step:
               note: str | None = None, data: dict[str, Any] | None = None) -> None:
         s.add(Event(ticket_id=ticket.id, at=self.now(), kind=kind, actor_id=actor.id if actor else None,
                     department_id=department_id, from_state=from_state, to_state=to_state, note=note,
-                    data=data or {}))
+                    data=data or {}, request_id=requests.current()))
 
     async def evidence(self, s: AsyncSession, ticket: Ticket) -> dict:
         """The request's photos and place, sent with each card so staff see the scene and can navigate."""

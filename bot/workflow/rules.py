@@ -43,6 +43,10 @@ class NotFound(WorkflowError):
     """No such ticket (or a forged reference to one)."""
 
 
+class Replayed(WorkflowError):
+    """The same request (update) was handled before and already changed this ticket: nothing is done twice."""
+
+
 class Who(StrEnum):
     """Who may do an action, beyond their role."""
 

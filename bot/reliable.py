@@ -1,0 +1,124 @@
+"""The bot the handlers talk through: every call survives flood control and server hiccups, and every button
+press is answered in time.
+
+* **Retries.** A 429 waits the `retry_after` Telegram asks; a 5xx, a timeout or a dropped connection backs off
+  and tries again, within a budget per call. Past the budget the call fails, the inbox keeps the update and
+  handles it again later (bot/polling.py): the person still gets the answer. Refusals for good (400, 403) are
+  not retried. getUpdates is left to the poller.
+* **Button presses answered in time.** Telegram shows a spinner until a callback query is answered and gives up
+  after ~15 s. `CallbackGuard` answers any press the handler has not answered after `ANSWER_WITHIN` seconds;
+  an answer that comes later (or for a press replayed after a restart, "query is too old") is not lost: its
+  text is sent to the chat as a message instead.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+from collections import OrderedDict
+from typing import Any
+
+from telegram import Update
+from telegram.error import BadRequest, ChatMigrated, Conflict, Forbidden, InvalidToken, NetworkError, RetryAfter
+from telegram.ext import ContextTypes, ExtBot
+
+from bot.polling import retry_after_seconds
+
+log = logging.getLogger(__name__)
+CALL_BUDGET = 8.0  # seconds a call may spend retrying before its update is handed back to the inbox (other
+#                    chats' updates are not held up longer than this by one chat's trouble)
+ANSWER_BUDGET = 6.0  # an answer to a button press must come within Telegram's ~15 s
+ANSWER_WITHIN = 8.0  # the guard answers a press still unanswered this long after it arrived
+REMEMBERED = 4096
+
+
+class ReliableBot(ExtBot):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._answered: OrderedDict[str, None] = OrderedDict()
+        self._pressed_in: OrderedDict[str, int] = OrderedDict()  # callback query id → chat it came from
+
+    async def _do_post(self, endpoint: str, data: dict, **timeouts: Any) -> Any:
+        if endpoint == "getUpdates":
+            return await super()._do_post(endpoint, data, **timeouts)
+        if endpoint == "answerCallbackQuery":
+            return await self._answer(data, timeouts)
+        return await self._retrying(endpoint, data, timeouts, CALL_BUDGET)
+
+    async def _retrying(self, endpoint: str, data: dict, timeouts: dict, budget: float) -> Any:
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + budget
+        failures = 0
+        while True:
+            try:
+                return await super()._do_post(endpoint, data, **timeouts)
+            except RetryAfter as exc:
+                wait = retry_after_seconds(exc)
+            except (BadRequest, Forbidden, ChatMigrated, Conflict, InvalidToken):
+                raise  # refused for good: retrying would not help (BadRequest is a NetworkError: first)
+            except NetworkError as exc:  # 5xx, timeouts, dropped connections
+                failures += 1
+                wait = min(8.0, 0.25 * 2 ** failures) * random.uniform(0.5, 1.0)
+                log.info("%s failed (%s); retry %d in %.1f s", endpoint, exc, failures, wait)
+            if loop.time() + wait > deadline:
+                raise NetworkError(f"{endpoint}: still failing after {budget:.0f} s") from None
+            await asyncio.sleep(wait)
+
+    # -- button presses ---------------------------------------------------------------------------------
+    def pressed(self, query_id: str, chat_id: int) -> None:
+        self._remember(self._pressed_in, query_id, chat_id)
+
+    def answered(self, query_id: str) -> bool:
+        return query_id in self._answered
+
+    async def _answer(self, data: dict, timeouts: dict) -> bool:
+        query_id = str(data.get("callback_query_id"))
+        text = data.get("text")
+        if query_id in self._answered:  # the guard answered already: the words still reach the person
+            await self._as_message(query_id, text)
+            return True
+        self._remember(self._answered, query_id, None)
+        try:
+            return await self._retrying("answerCallbackQuery", data, timeouts, ANSWER_BUDGET)
+        except BadRequest as exc:
+            if "query is too old" not in str(exc).lower() and "query id is invalid" not in str(exc).lower():
+                raise
+            await self._as_message(query_id, text)  # e.g. a press handled again after a restart
+            return True
+        except NetworkError:
+            await self._as_message(query_id, text)
+            return True
+
+    async def _as_message(self, query_id: str, text: str | None) -> None:
+        chat_id = self._pressed_in.get(query_id)
+        if text and chat_id is not None:
+            await self.send_message(chat_id, text)
+
+    @staticmethod
+    def _remember(store: OrderedDict, key: str, value: Any) -> None:
+        store[key] = value
+        while len(store) > REMEMBERED:
+            store.popitem(last=False)
+
+
+class CallbackGuard:
+    """A TypeHandler callback (group -10, before every other handler) for each button press."""
+
+    async def __call__(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        query = update.callback_query
+        if query is None or not isinstance(context.bot, ReliableBot):
+            return
+        bot: ReliableBot = context.bot
+        if query.message is not None:
+            bot.pressed(query.id, query.message.chat.id)
+        asyncio.get_running_loop().call_later(ANSWER_WITHIN, lambda: asyncio.create_task(self._ensure(bot, query.id)))
+
+    @staticmethod
+    async def _ensure(bot: ReliableBot, query_id: str) -> None:
+        if bot.answered(query_id):
+            return
+        try:
+            await bot.answer_callback_query(query_id)
+        except Exception:  # noqa: BLE001 — too late or offline: nothing more to do for a spinner
+            log.info("could not answer callback query %s in time", query_id, exc_info=True)

@@ -1,0 +1,145 @@
+"""Nothing a person sends is lost or left unanswered: the inbox, replies that survive Telegram's faults, button
+presses answered in time, questions kept apart, a repeated 提交, a sender that resumes its own leases."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from sqlalchemy import update
+from sqlmodel import select
+
+from bot import texts
+from bot.sender import CLAIM_LEASE
+from storage.models import InboxUpdate, Outbox, OutboxState, Ticket
+from tests.conftest import Clock, start_bot
+from tests.helpers import ILLEGAL_BUILDING, RESIDENT, ZFJ, row_counts
+
+
+async def test_updates_stored_but_not_handled_when_the_bot_died_are_handled_at_its_next_start(sqlite_db, double):
+    first = await start_bot(sqlite_db, double, Clock())
+    first.svc.handler.stop()  # the bot still fetches and stores, but dies before handling anything
+    double.send_text(RESIDENT, RESIDENT, ILLEGAL_BUILDING)
+    await double.wait_for(lambda: not double._updates)  # fetched, stored, confirmed to Telegram
+    async with sqlite_db.read() as s:
+        assert len((await s.exec(select(InboxUpdate))).all()) == 1
+    await first.stop()
+    assert not double.bot_messages(RESIDENT), "nothing was handled before the crash"
+    second = await start_bot(sqlite_db, double, Clock())
+    try:
+        await double.wait_for(lambda: double.bot_messages(RESIDENT), timeout=10)
+        await second.settle()
+        assert "我理解您反映的是" in double.bot_messages(RESIDENT)[-1]["text"]
+        async with sqlite_db.read() as s:
+            assert all(row.handled_at for row in (await s.exec(select(InboxUpdate))).all())
+    finally:
+        await second.stop()
+
+
+async def test_an_update_handled_twice_changes_nothing_twice(sqlite_bot):
+    bot = sqlite_bot
+    await bot.say(RESIDENT, ILLEGAL_BUILDING)
+    await bot.press(RESIDENT, RESIDENT, texts.BTN_SUBMIT)
+    async with bot.svc.db.read() as s:
+        rows = (await s.exec(select(InboxUpdate).order_by(InboxUpdate.update_id))).all()
+    before = await row_counts(bot.svc.db, Ticket)
+    for row in rows:  # as if the bot had died after handling each, before marking it handled
+        await bot.svc.handler.handle(row.update_id, row.payload, 0, RESIDENT)
+    await bot.settle()
+    assert await row_counts(bot.svc.db, Ticket) == before
+    drafts = [m for m in bot.double.bot_messages(RESIDENT) if "我理解您反映的是" in m["text"]]
+    presses = {b["callback_data"] for m in drafts for row in m["reply_markup"]["inline_keyboard"] for b in row}
+    assert len(presses) == 3, "the replayed message shows the same draft, not a second one"
+
+
+async def test_replies_survive_server_errors_flood_control_and_timeouts(sqlite_bot):
+    bot = sqlite_bot
+    bot.double.inject_fault("sendMessage", "500", count=2)
+    bot.double.inject_fault("sendMessage", "429", count=1, retry_after=1)
+    await bot.say(RESIDENT, ILLEGAL_BUILDING)
+    assert "我理解您反映的是" in bot.last(RESIDENT)["text"]
+    bot.double.inject_fault("editMessageText", "timeout", count=1, delay=0.2)
+    await bot.press(RESIDENT, RESIDENT, texts.BTN_SUBMIT)
+    assert "工单号" in bot.find(RESIDENT, "工单号")["text"]
+    assert not any(texts.ERR_INTERNAL in t for t in bot.texts(RESIDENT))
+
+
+async def test_a_long_outage_hands_the_update_back_and_the_answer_still_arrives(sqlite_bot):
+    bot = sqlite_bot
+    bot.double.inject_fault("sendMessage", "500", count=12)  # more than one call's retries within its budget
+    bot.double.send_text(RESIDENT, RESIDENT, ILLEGAL_BUILDING)
+    await bot.double.wait_for(lambda: any("我理解您反映的是" in (m.get("text") or "")
+                                          for m in bot.double.bot_messages(RESIDENT)), timeout=60)
+    assert not any(texts.ERR_INTERNAL in t for t in bot.texts(RESIDENT))
+    await bot.settle()
+
+
+async def test_a_fault_on_a_start_up_call_is_retried_and_the_bot_starts(sqlite_db, double):
+    double.inject_fault("setMyCommands", "500", count=2)
+    double.inject_fault("getMe", "timeout", count=1, delay=0.1)
+    local = await start_bot(sqlite_db, double, Clock())
+    try:
+        await local.say(RESIDENT, ILLEGAL_BUILDING)
+        assert "我理解您反映的是" in local.last(RESIDENT)["text"]
+    finally:
+        await local.stop()
+
+
+async def test_an_answer_too_late_for_the_button_arrives_as_a_message(sqlite_bot):
+    bot = sqlite_bot
+    await bot.submit(RESIDENT, ILLEGAL_BUILDING)
+    bot.double.callback_ttl = 0.0  # every answer comes too late ("query is too old"), as after a restart
+    await bot.press(ZFJ, RESIDENT, "签收")  # a resident cannot accept: the refusal must still reach them
+    assert "不是本部门工作人员" in bot.last(ZFJ)["text"]
+
+
+async def test_two_open_questions_of_one_person_are_kept_apart(sqlite_bot):
+    bot = sqlite_bot
+    first = await bot.submit(RESIDENT, "小区门口的路灯坏了一个星期，晚上黑灯瞎火")
+    second = await bot.submit(1002, "单元楼下的路灯也坏了，晚上看不见路")
+    cards = [m for m in bot.double.bot_messages(-100102) if "工单" in m["text"]]
+    a, b = (next(m for m in cards if n in m["text"]) for n in (first, second))
+    for card in (a, b):
+        await bot.press(-100102, 2101, "签收", message_id=card["message_id"])
+    await bot.press(-100102, 2101, "办结", message_id=a["message_id"])
+    ask_a = bot.last(-100102)
+    await bot.press(-100102, 2101, "办结", message_id=b["message_id"])
+    bot.double.group_privacy = False  # the bot sees plain group messages too (privacy mode off)
+    await bot.say(2101, "路灯已更换", chat_id=-100102)  # a plain message: ambiguous with two questions open
+    assert "2 个待回复的问题" in bot.last(-100102)["text"]
+    await bot.say(2101, "A 处路灯已更换", chat_id=-100102, reply_to=ask_a["message_id"])
+    async with bot.svc.db.read() as s:
+        states = dict((await s.exec(select(Ticket.number, Ticket.state))).all())
+    assert (states[first], states[second]) == ("resolved", "accepted")
+
+
+async def test_pressing_submit_again_shows_the_ticket_it_became(sqlite_bot):
+    bot = sqlite_bot
+    await bot.say(RESIDENT, ILLEGAL_BUILDING)
+    draft = bot.last(RESIDENT)
+    data = next(b["callback_data"] for row in draft["reply_markup"]["inline_keyboard"] for b in row if "提交" in b["text"])
+    await bot.press(RESIDENT, RESIDENT, texts.BTN_SUBMIT)
+    number = bot.find(RESIDENT, "工单号：")["text"].split("工单号：")[1].split()[0]
+    bot.double.press(RESIDENT, draft["message_id"], RESIDENT, data, force=True)
+    await bot.settle()
+    assert number in bot.last(RESIDENT)["text"] or any(number in t for t in bot.texts(RESIDENT)[-2:])
+    assert "已处理过或已过期" not in " ".join(bot.texts(RESIDENT))
+    assert await row_counts(bot.svc.db, Ticket) == (1,)
+
+
+async def test_a_restarted_sender_resumes_its_own_leases_at_once(sqlite_bot):
+    bot = sqlite_bot
+    await bot.svc.sender.stop()
+    db = bot.svc.db
+    async with db.session() as s:  # rows a killed sender had leased for two minutes
+        s.add(Outbox(recipient=f"chat:{RESIDENT}", kind="notice", text="被中断的通知", claimed_by="gridbot",
+                     next_attempt_at=bot.clock.now() + CLAIM_LEASE, created_at=bot.clock.now()))
+    from bot.sender import OutboxSender
+    from handlers.keyboard import markup
+
+    sender = OutboxSender(db, bot.svc.sender.bot, markup, now=bot.clock.now, private_interval=0, instance="gridbot")
+    assert await sender.resume_own_claims() == 1
+    await sender.drain(timeout=5)
+    assert bot.last(RESIDENT)["text"] == "被中断的通知"
+    async with db.session() as s:
+        await s.exec(update(Outbox).values(state=OutboxState.SENT))
+    assert CLAIM_LEASE > timedelta(seconds=60)
