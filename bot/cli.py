@@ -17,6 +17,8 @@ def main(argv: list[str] | None = None) -> int:
     sub.add_parser("run", help="run the bot (no TELEGRAM_BOT_TOKEN: the local sandbox on http://127.0.0.1:8080/)")
     sub.add_parser("demo", help="play the whole loop through the Bot API double and print the transcript")
     sub.add_parser("migrate", help="bring the database schema up to date")
+    db = sub.add_parser("db", help="the database").add_subparsers(dest="action", required=True)
+    db.add_parser("backup", help="an online copy of the SQLite database (PostgreSQL: use pg_dump)").add_argument("file")
     county = sub.add_parser("county", help="county file").add_subparsers(dest="action", required=True)
     county.add_parser("load", help="load (idempotently) a county file").add_argument("file")
     county.add_parser("check", help="validate a county file").add_argument("file")
@@ -74,6 +76,16 @@ def _dispatch(args: argparse.Namespace) -> int:
         return 0
     if args.command == "county":
         return _county(args)
+    if args.command == "db":
+        from storage.backup import BackupError, backup
+
+        try:
+            size = backup(load_settings().database_url, Path(args.file))
+        except BackupError as e:
+            print(f"gridbot: {e}", file=sys.stderr)
+            return 2
+        print(f"{args.file}: {size / 1e6:.1f} MB, a consistent copy (restore: stop the bot, copy it back)")
+        return 0
     if args.command == "catalogue":
         from bot.calendar import WorkCalendar
         from nlp.commands import cmd_catalogue_check

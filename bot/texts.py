@@ -128,8 +128,10 @@ NOT_SURE = (
 CHOOSE_OTHER = "请选择最接近的事项："
 DRAFT_CANCELLED = "已取消，没有提交任何内容。"
 DRAFT_GONE = "这条诉求已处理过或已过期，请重新发送您的问题。"
-SUBMITTED = "已提交。工单号：{number}\n当前状态：{state}\n\n我们会在每个环节通知您，也可以随时发送 /t {number} 查看进展。"
-SUBMITTED_TO_HUMAN = "已提交。工单号：{number}\n将由指挥中心调度员人工分派，请留意后续通知。"
+SUBMITTED = ("已提交。工单号：{number}\n诉求：{excerpt}\n当前状态：{state}\n\n"
+             "我们会在每个环节通知您，也可以随时发送 /t {number} 查看进展。")
+SUBMITTED_TO_HUMAN = "已提交。工单号：{number}\n诉求：{excerpt}\n将由指挥中心调度员人工分派，请留意后续通知。"
+EXCERPT = 40  # characters of the request shown back with its ticket number
 EMERGENCY = (
     "⚠️ 您反映的情况可能危及人身安全！\n"
     "请立即拨打：火警 119，急救 120，报警 110。\n"

@@ -189,10 +189,12 @@ async def draft_button(update: Update, context: Context) -> None:
     if press.action == "submit":
         ticket = await svc.intake.submit(press.id, member)
         template = texts.SUBMITTED if ticket.matter_code else texts.SUBMITTED_TO_HUMAN
-        await confirm(update, context, template.format(number=ticket.number, state=texts.STATE[ticket.state]))
+        await confirm(update, context, template.format(number=ticket.number, state=texts.STATE[ticket.state],
+                                                       excerpt=excerpt(ticket.text)))
     elif press.action == "join" and press.arg and press.arg.isdigit():
         ticket = await svc.intake.join(press.id, member, int(press.arg))
-        await confirm(update, context, texts.SUBMITTED.format(number=ticket.number, state=texts.STATE[ticket.state]))
+        await confirm(update, context, texts.SUBMITTED.format(number=ticket.number, state=texts.STATE[ticket.state],
+                                                              excerpt=excerpt(ticket.text)))
     elif press.action == "other":
         draft = await svc.intake.get(press.id, member)
         codes = [c for c in draft.candidates if c in svc.catalogue.matters][:MAX_CHOICES]
@@ -244,6 +246,10 @@ async def answer_comment(update: Update, context: Context, pending: PendingInput
 async def answer_dispatcher(update: Update, context: Context, pending: PendingInput) -> None:
     """The reporter's answer to the dispatcher's question goes back to the command center's card."""
     await answer_with(update, context, pending, services(context).workflow.routing.answer_dispatcher)
+
+
+def excerpt(text: str) -> str:
+    return text if len(text) <= texts.EXCERPT else text[:texts.EXCERPT] + "…"
 
 
 def _matter_name(svc, code: str | None) -> str:

@@ -19,6 +19,7 @@ import asyncio
 import itertools
 import logging
 import math
+import random
 import time
 from collections import deque
 from collections.abc import Awaitable, Callable, Iterable
@@ -79,6 +80,9 @@ class BotApiDouble(TelegramRules, BotApiMethods, People):
         self.clock: Callable[[], float] = time.time  # message dates; the sandbox's clock may run ahead
         self.zone = "Asia/Shanghai"  # the time zone the chat page shows times in
         self.controls: dict[str, Callable[..., Any]] = {}  # extra control actions (e.g. the sandbox's time travel)
+        self.rate_limited = 0  # 429s the rate limits caused (enforce_limits)
+        self.fault_rates: dict[str, float] = {}  # random faults per call: "500", "429", "drop" (soak runs)
+        self._random = random.Random(20261129)
         self.violations: list[str] = []
         self.webhook: JSON = {"url": ""}
         self.commands: dict[tuple[str, str], list[JSON]] = {}
@@ -172,9 +176,16 @@ class BotApiDouble(TelegramRules, BotApiMethods, People):
             params = await self._read_params(request, method)
             self.requests.append((time.monotonic(), method, params))
             await self._apply_fault(method)
+            self._random_fault(method)
             self._check_spec(method, params)
             self._check_rate(method, params)
             result = await self._dispatch(method, params)
+            if self._draw(method, "drop"):
+                # The method took effect but its answer is lost: the client sees a dropped connection.
+                self.error_responses.append((time.monotonic(), method, "connection dropped"))
+                if request.transport is not None:
+                    request.transport.close()
+                return web.Response(status=502)
         except ApiError as error:
             self.error_responses.append((time.monotonic(), method, error.description))
             return web.json_response(error.payload(), status=error.status)
@@ -223,6 +234,18 @@ class BotApiDouble(TelegramRules, BotApiMethods, People):
         if self.spec is not None:
             return self.spec.decode(method, raw)
         return {k: decode_value(v, ["String"] if k in _STRING_FIELDS else None) for k, v in raw.items()}
+
+    def _draw(self, method: str, kind: str) -> bool:
+        """Whether a random fault of `kind` hits this call (`fault_rates`, never getUpdates)."""
+        rate = self.fault_rates.get(kind, 0.0)
+        return bool(rate) and method != "getUpdates" and self._random.random() < rate
+
+    def _random_fault(self, method: str) -> None:
+        """Faults at the rates of `fault_rates` ({"500": 0.05, "429": 0.05, "drop": 0.02}), for soak runs."""
+        if self._draw(method, "429"):
+            raise ApiError(429, "Too Many Requests: retry after 1", {"retry_after": 1})
+        if self._draw(method, "500"):
+            raise ApiError(500, "Internal Server Error")
 
     async def _apply_fault(self, method: str) -> None:
         fault = next(
@@ -275,6 +298,7 @@ class BotApiDouble(TelegramRules, BotApiMethods, People):
         if isinstance(chat_id, int) and chat_id < 0 and len(same_chat) >= 20:
             wait = max(wait, 60 - (now - same_chat[-20]))
         if wait > 0:
+            self.rate_limited += 1  # the bot broke Telegram's send rates (not an injected fault)
             retry = max(1, math.ceil(wait))
             raise ApiError(429, f"Too Many Requests: retry after {retry}", {"retry_after": retry})
         self._sends.append((now, chat_id))

@@ -1,0 +1,73 @@
+"""The soak: the crash-and-fault harness (tests/harness.py) at scale — the real bot as its own process, many
+residents filing requests, SIGKILLed many times, with Telegram's faults injected — then every property checked.
+
+    .venv/bin/python benchmarks/soak.py --database sqlite --residents 60 --requests 10000 --kills 20
+    .venv/bin/python benchmarks/soak.py --database postgresql://postgres@127.0.0.1:5432/gridbot_soak ...
+
+`--requests` is the total (spread over the residents). `--faults 0.05,0.05,0.02` are the rates of 500s, 429s
+and dropped connections (the method took effect, the answer was lost). Prints a JSON summary; exits 1 if a
+property failed. The PostgreSQL database must exist (it is emptied first).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import sys
+import tempfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from sqlalchemy import text  # noqa: E402
+
+from storage.db import Database  # noqa: E402
+from tests.conftest import TABLES  # noqa: E402
+from tests.harness import Harness  # noqa: E402
+
+MUST_BE_ZERO = ("lost", "duplicate_tickets", "messages_without_draft", "submits_without_number",
+                "tickets_without_card", "order_breaks", "error_replies")
+
+
+async def main(args: argparse.Namespace) -> int:
+    with tempfile.TemporaryDirectory() as tmp:
+        work = Path(tmp)
+        url = f"sqlite:///{work / 'soak.db'}" if args.database == "sqlite" else args.database
+        if not url.startswith("sqlite"):
+            db = Database(url)
+            await db.migrate()
+            async with db.engine.begin() as conn:
+                await conn.execute(text(f"TRUNCATE {', '.join(TABLES)} RESTART IDENTITY CASCADE"))
+            await db.dispose()
+        rates = dict(zip(("500", "429", "drop"), map(float, args.faults.split(",")), strict=True))
+        per_resident = max(1, args.requests // args.residents)
+        harness = Harness(work, url, residents=args.residents, requests=per_resident, kills=args.kills,
+                          fault_rates=rates, step_timeout=args.step_timeout, kill_every=args.kill_every)
+        try:
+            await harness.setup()
+            await harness.run()
+            checks = await harness.check()
+        finally:
+            await harness.stop()
+        summary = {"database": "sqlite" if url.startswith("sqlite") else "postgresql", "faults": rates,
+                   **harness.results.summary()}
+        print(json.dumps(summary, ensure_ascii=False, indent=2))
+        failed = [k for k in MUST_BE_ZERO if checks[k]] + (["group rate"] if checks["max_group_sends_per_minute"] > 20
+                                                          else [])
+        if failed:
+            print(f"FAILED: {failed}\n{harness.tail()}", file=sys.stderr)
+        return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--database", default="sqlite", help="sqlite, or a PostgreSQL URL")
+    parser.add_argument("--residents", type=int, default=60)
+    parser.add_argument("--requests", type=int, default=10_000, help="in total")
+    parser.add_argument("--kills", type=int, default=20)
+    parser.add_argument("--kill-every", type=float, default=20.0, help="seconds between kills, on average")
+    parser.add_argument("--faults", default="0.05,0.05,0.02", help="rates of 500s, 429s, dropped connections")
+    parser.add_argument("--step-timeout", type=float, default=300.0, help="how long a resident waits for an answer")
+    sys.exit(asyncio.run(main(parser.parse_args())))
