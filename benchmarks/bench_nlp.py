@@ -198,7 +198,7 @@ def main() -> int:
             np.vstack([p["svm"] for p in parts]), np.vstack([p["evidence"] for p in parts]), gold_idx
         )
         confidence = np.array([c for p in parts for c in p["confidence"]])
-        top_ok = np.array([t == x for t, x in zip([t for p in parts for t in p["top_category"]], g)])
+        top_ok = np.array([t == x for t, x in zip([t for p in parts for t in p["top_category"]], g, strict=True)])
         routed = confidence >= DEFAULT_THRESHOLD
         report[mode] = {
             "baseline_macro_f1": round(b_macro, 4), "baseline_accuracy": round(b_acc, 4),
