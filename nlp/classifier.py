@@ -49,10 +49,12 @@ SVM_SCALE = 4.0
 KEYWORD_SCALE = 0.3
 #: with a learned model: per unit of evidence, how much more likely one matter of a category is than another
 MATTER_SHARPNESS = 2.0
+#: with a learned model: weight of "none of this category's matters" next to each matter's exp(sharpness·evidence)
+LEARNED_NULL_WEIGHT = 0.0
 #: keyword model alone: per unit of evidence, how much more likely one matter is than another (or than none)
-KEYWORD_SHARPNESS = 1.5
+KEYWORD_SHARPNESS = 1.0
 #: keyword model alone: evidence of "no matter fits"; a matter needs clearly more to be routed on its own
-KEYWORD_NULL_EVIDENCE = 2.0
+KEYWORD_NULL_EVIDENCE = 2.8
 #: dispatcher examples count only when at least this similar; then they add MEMORY_EVIDENCE x similarity to the
 #: matter, i.e. a near-repeat of a corrected message outweighs two decisive keywords of another matter
 MEMORY_MIN_SIMILARITY = 0.45
@@ -194,7 +196,7 @@ class Classifier:
         )
         of = self._matter_category
         weights = {position: math.exp(MATTER_SHARPNESS * e) for position, e in comp.evidence.items()}
-        totals = list(self._member_counts)
+        totals = [count + LEARNED_NULL_WEIGHT for count in self._member_counts]
         for position, weight in weights.items():
             totals[of[position]] += weight - 1.0
         shares = [p / t for p, t in zip(p_category, totals, strict=True)]

@@ -31,11 +31,18 @@ from nlp.catalogue import Catalogue
 #: evidence of one matter is capped (a long text naming every synonym)
 MAX_EVIDENCE = 9.0
 #: how strongly a keyword shared by many matters is discounted: weight / (1 + SPECIFICITY·ln df)
-SPECIFICITY = 0.5
+SPECIFICITY = 1.0
+BY_LEAD = 1
 #: weight of the second-best distinct keyword of a matter relative to the best, of the third to the second...
-REPEAT_FACTOR = 0.5
+REPEAT_FACTOR = 0.8
 #: share of its weight a keyword found only in the detail adds
-DETAIL_WEIGHT = 0.35
+DETAIL_WEIGHT = 0.5
+#: a keyword naming a fault (路灯不亮, 拖欠工资, 乱收费) outweighs context words of the same weight (学生, 小区)
+PROBLEM_BONUS = 1.25
+_FAULT = re.compile(r"[不没无坏破损漏堵塌乱违偷欠拖扣假骗差难停断臭吵脏污超霸逃缺丢]")
+#: a four-character keyword split by up to GAP characters ("拖欠了三个月工资") counts this share of its weight
+GAPPED_FACTOR = 0.7
+GAP = 6
 #: share of its weight a keyword keeps right after a hypothetical or near-miss marker (差点出车祸)
 CONSEQUENCE_FACTOR = 0.3
 #: characters before a keyword in which a consequence marker applies (same clause only)
@@ -67,9 +74,9 @@ def keyword_specificity(catalogue: Catalogue) -> dict[str, float]:
     catalogue itself says which words are generic. Quadratic in the number of keywords (~3k): a few 10 ms, once.
     """
     owners: dict[str, set[str]] = {}
-    for code, matter in catalogue.matters.items():
+    for matter in catalogue.matters.values():
         for word in matter.keywords:
-            owners.setdefault(word, set()).add(code)
+            owners.setdefault(word, set()).add(matter.lead if BY_LEAD else matter.code)
     by_first: dict[str, list[str]] = {}
     for word in owners:
         for char in set(word):
@@ -96,7 +103,8 @@ class KeywordModel:
             for word, weight in catalogue.matter(code).keywords.items():
                 hits = index.setdefault(word, [])
                 if word not in NEUTRAL_WORDS:
-                    hits.append((position, weight * specificity[word]))
+                    bonus = PROBLEM_BONUS if _FAULT.search(word) else 1.0
+                    hits.append((position, weight * specificity[word] * bonus))
         self._index = {word: tuple(hits) for word, hits in index.items()}
         self._singles = frozenset(word for word in index if len(word) == 1)
         # For each two-character prefix, the lengths of the keywords starting with it (longest first): a text
@@ -106,6 +114,12 @@ class KeywordModel:
             if len(word) >= 2:
                 lengths.setdefault(word[:2], set()).add(len(word))
         self._prefix_lengths = {prefix: tuple(sorted(sizes, reverse=True)) for prefix, sizes in lengths.items()}
+        # Four-character keywords by their first half, for matches split by a few characters (_gapped).
+        halves: dict[str, list[tuple[str, str]]] = {}
+        for word, hits in self._index.items():
+            if hits and len(word) == 4 and GAPPED_FACTOR > 0:
+                halves.setdefault(word[:2], []).append((word[2:], word))
+        self._halves = {first: tuple(seconds) for first, seconds in halves.items()}
 
     def spans(self, text: str) -> list[tuple[int, int]]:
         """(start, length) of the keywords (neutral words included) in a normalised text, in text order, except
@@ -139,21 +153,43 @@ class KeywordModel:
         return list(dict.fromkeys(word for word in words if self._index[word]))
 
     def _weights(self, text: str) -> dict[str, float]:
-        """Factor per distinct counting keyword of a text: 1, or CONSEQUENCE_FACTOR if every occurrence follows a
-        hypothetical or near-miss marker in its clause."""
+        """Factor per distinct counting keyword of a text (the best of its occurrences): 1 for a plain match,
+        GAPPED_FACTOR for a four-character keyword found split in two (拖欠…工资), times CONSEQUENCE_FACTOR
+        after a hypothetical or near-miss marker in the same clause."""
         factors: dict[str, float] = {}
-        markers = [m.end() for m in _CONSEQUENCE.finditer(text)] if _CONSEQUENCE.search(text) else []
-        for start, size in self.spans(text):
-            word = text[start : start + size]
+        markers = [m.end() for m in _CONSEQUENCE.finditer(text)]
+        found = [(start, text[start : start + size], 1.0) for start, size in self.spans(text)]
+        found += self._gapped(text)
+        for start, word, factor in found:
             if not self._index[word]:
                 continue
-            factor = 1.0
             for end in markers:
                 if start - CONSEQUENCE_WINDOW <= end <= start and not _CLAUSE_BREAK.search(text, end, start):
-                    factor = CONSEQUENCE_FACTOR
+                    factor *= CONSEQUENCE_FACTOR
                     break
-            factors[word] = max(factors.get(word, 0.0), factor)
+            if factor > factors.get(word, 0.0):
+                factors[word] = factor
         return factors
+
+    def _gapped(self, text: str) -> list[tuple[int, str, float]]:
+        """Four-character keywords whose two halves occur in order in one clause with up to GAP characters
+        between them ("拖欠了三个月工资", "路灯一直不亮"): (start, keyword, GAPPED_FACTOR)."""
+        halves = self._halves
+        if not halves:
+            return []
+        result = []
+        n = len(text)
+        for start in range(n - 3):
+            seconds = halves.get(text[start : start + 2])
+            if seconds is None:
+                continue
+            window_end = min(n, start + 4 + GAP)
+            stop = _CLAUSE_BREAK.search(text, start + 2, window_end)
+            window = text[start + 3 : stop.start() if stop else window_end]  # at least one character between
+            for second, word in seconds:
+                if second in window:
+                    result.append((start, word, GAPPED_FACTOR))
+        return result
 
     def evidence(self, text: str, detail: str = "") -> dict[int, float]:
         """Keyword evidence per matter position (only matters with evidence) of a normalised title and detail."""
