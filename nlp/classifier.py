@@ -27,6 +27,7 @@ import math
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 
@@ -49,6 +50,8 @@ SVM_SCALE = 4.0
 KEYWORD_SCALE = 0.3
 #: with a learned model: per unit of evidence, how much more likely one matter of a category is than another
 MATTER_SHARPNESS = 2.0
+#: with a learned model, how much the keyword model's view of the lead department weighs in the routing confidence
+AGREEMENT_WEIGHT = 0.6
 #: with a learned model: weight of "none of this category's matters" next to each matter's exp(sharpness·evidence)
 LEARNED_NULL_WEIGHT = 0.0
 #: keyword model alone: per unit of evidence, how much more likely one matter is than another (or than none)
@@ -63,9 +66,9 @@ MEMORY_EVIDENCE = 8.0
 MEMORY_CATEGORY_WEIGHT = 8.0
 
 
-@dataclass(frozen=True)
-class Candidate:
-    """A matter and the calibrated probability that the message is about it."""
+class Candidate(NamedTuple):
+    """A matter and the calibrated probability that the message is about it (a named tuple: five of them are
+    built per message, and a frozen dataclass costs four times as much to build)."""
 
     code: str
     confidence: float
@@ -79,7 +82,7 @@ class Classification:
     emergency: bool  # a present danger: alert the command centre now (nlp.emergency)
     emergency_kind: str | None = None  # which danger (a key of nlp.emergency.HOTLINES), when emergency
     lead: str | None = None  # lead department code of the top candidate ("township": the request's own)
-    lead_confidence: float = 0.0  # probability that the message is for that department (sum over its matters)
+    lead_confidence: float | None = None  # probability that the message is for that department (routing decides on it)
 
     @property
     def top(self) -> Candidate | None:
@@ -89,7 +92,9 @@ class Classification:
     def confident(self, threshold: float) -> bool:
         """Whether the ticket may go to the top candidate's lead department without the dispatcher."""
         top = self.top
-        return top is not None and max(top.confidence, self.lead_confidence) >= threshold
+        if top is None:
+            return False
+        return (top.confidence if self.lead_confidence is None else self.lead_confidence) >= threshold
 
 
 @dataclass(frozen=True)
@@ -185,11 +190,7 @@ class Classifier:
         """P(matter) for the matters with evidence, and per category the share of each matter *without*
         evidence (None with the keyword model alone, where such matters get nothing)."""
         if comp.svm is None:
-            sharpness = KEYWORD_SHARPNESS
-            top = max([KEYWORD_NULL_EVIDENCE, *comp.evidence.values()])
-            weights = {pos: math.exp(sharpness * (e - top)) for pos, e in comp.evidence.items()}
-            total = sum(weights.values()) + math.exp(sharpness * (KEYWORD_NULL_EVIDENCE - top))
-            return {pos: w / total for pos, w in weights.items()}, None
+            return _keyword_probabilities(comp.evidence), None
         a, b, memory_weight = self.svm_scale, self.keyword_scale, MEMORY_CATEGORY_WEIGHT
         p_category = _softmax(
             [a * s + b * g + memory_weight * r for s, g, r in zip(comp.svm, comp.category_evidence, comp.memory, strict=True)]
@@ -223,23 +224,40 @@ class Classifier:
         keyword evidence (equal shares): the dispatcher's likely picks when the model knows the line of
         government but no keyword the matter.
         """
-        p_matter, shares = self.matter_probabilities(comp)
-        ranked = list(p_matter.items())
+        return self._ranked(*self.matter_probabilities(comp))
+
+    def _ranked(self, p_matter: dict[int, float], shares: list[float] | None) -> list[tuple[float, int]]:
+        ranked = [(-p, pos) for pos, p in p_matter.items()]
         if shares is not None:
-            category = max(range(len(shares)), key=lambda c: (shares[c] * self._member_counts[c], -c))
-            extra = [pos for pos in self._members[category] if pos not in p_matter][:MAX_CANDIDATES]
-            ranked.extend((pos, shares[category]) for pos in extra)
-        ranked.sort(key=lambda item: (-item[1], item[0]))
-        return [(p, pos) for pos, p in ranked[:MAX_CANDIDATES] if p > 0]
+            masses = [share * count for share, count in zip(shares, self._member_counts, strict=True)]
+            category = masses.index(max(masses))  # the first of equals: catalogue order
+            share = -shares[category]
+            ranked += [(share, pos) for pos in self._members[category] if pos not in p_matter][:MAX_CANDIDATES]
+        ranked.sort()  # by probability, then catalogue position: never by hash order
+        return [(-p, pos) for p, pos in ranked[:MAX_CANDIDATES] if p < 0]
 
     def lead_confidence(self, comp: Components, position: int) -> float:
-        """Probability that the message is for the lead department of the matter at ``position``."""
-        p_matter, shares = self.matter_probabilities(comp)
+        """Probability that the message is for the lead department of the matter at ``position``.
+
+        With a learned model, the weighted geometric mean of the combination's and the keyword model's
+        probability of that department (weight :data:`AGREEMENT_WEIGHT` on the keywords): a ticket is routed
+        without the dispatcher only when the catalogue (and the dispatchers' examples) agree with the model.
+        """
+        return self._lead_confidence(comp, *self.matter_probabilities(comp), position)
+
+    def _lead_confidence(
+        self, comp: Components, p_matter: dict[int, float], shares: list[float] | None, position: int
+    ) -> float:
+        members = self._lead_members[self._lead[position]]
+        if shares is None:
+            return sum(p_matter.get(pos, 0.0) for pos in members)
         of = self._matter_category
-        return sum(
-            p_matter.get(pos, shares[of[pos]] if shares is not None else 0.0)
-            for pos in self._lead_members[self._lead[position]]
-        )
+        p_lead = sum(p_matter.get(pos, shares[of[pos]]) for pos in members)
+        if not comp.evidence:
+            return 0.0
+        p_keywords = _keyword_probabilities(comp.evidence)
+        agreement = sum(p_keywords.get(pos, 0.0) for pos in members)
+        return p_lead ** (1.0 - AGREEMENT_WEIGHT) * agreement**AGREEMENT_WEIGHT
 
     def classify(self, text: str, detail: str = "") -> Classification:
         """Top matters with calibrated confidence, the lead department, and whether it is an emergency.
@@ -254,13 +272,14 @@ class Classifier:
         if not normalised and not detail:
             return Classification((), False)
         comp = self.components(normalised, detail)
-        ranked = self.ranked_matters(comp)
+        p_matter, shares = self.matter_probabilities(comp)
+        ranked = self._ranked(p_matter, shares)
         if not ranked:
             return Classification((), emergency, kind)
         codes = self.codes
         candidates = tuple(Candidate(codes[pos], round(p, 4)) for p, pos in ranked)
         position = ranked[0][1]
-        lead_p = round(min(1.0, self.lead_confidence(comp, position)), 4)
+        lead_p = round(min(1.0, self._lead_confidence(comp, p_matter, shares, position)), 4)
         return Classification(candidates, emergency, kind, self._lead[position], lead_p)
 
     def category_of(self, text: str, detail: str = "") -> str | None:
@@ -273,6 +292,15 @@ class Classifier:
         if p_category is None:
             return None
         return self.categories[max(range(len(p_category)), key=lambda c: (p_category[c], -c))]
+
+
+def _keyword_probabilities(evidence: dict[int, float]) -> dict[int, float]:
+    """Keyword model alone: P(matter) for the matters with evidence, next to a "no matter fits" option."""
+    sharpness = KEYWORD_SHARPNESS
+    top = max([KEYWORD_NULL_EVIDENCE, *evidence.values()])
+    weights = {pos: math.exp(sharpness * (e - top)) for pos, e in evidence.items()}
+    total = sum(weights.values()) + math.exp(sharpness * (KEYWORD_NULL_EVIDENCE - top))
+    return {pos: w / total for pos, w in weights.items()}
 
 
 def _softmax(logits: list[float], null_logit: float | None = None) -> list[float]:

@@ -47,40 +47,43 @@ _CHILD = r"(?:孩子|小孩|婴儿|宝宝|儿童|小朋友|娃)"
 _PERSON = r"(?:有人|一个人|一名|老人|小孩|孩子|工人|行人|路人|司机|人)"
 _CHEMICAL = r"(?:化学品|危化品|化工原料|氯气|氨气|液氨|硫化氢|毒气|有毒气体|硫酸|盐酸)"
 
-#: (kind, danger pattern over a normalised clause, whether smoke/smell only: then pollution words defuse it)
-_DANGER: tuple[tuple[str, re.Pattern[str], bool], ...] = (
+#: (kind, danger pattern over a normalised clause, whether smoke/smell only (then pollution words defuse it),
+#: trigger characters: every match of the pattern contains one, so a text with none of them is not searched)
+_DANGER: tuple[tuple[str, re.Pattern[str], bool, str], ...] = (
     ("gas", re.compile(
         rf"{_GAS}(?:味|的味道|气味)|闻到{_GAS}|{_GAS}(?:管道?|罐|瓶|阀门?|表)?(?:泄漏|泄露|漏气|漏了|在漏|破裂|爆了|爆炸)|"
-        rf"{_GAS}(?:罐|瓶)\w?(?:着火|起火)"), False),
+        rf"{_GAS}(?:罐|瓶)\w?(?:着火|起火)"), False, "气斯"),
     ("electric", re.compile(
         rf"{_WIRING}\w{{0,6}}{_SPARK}|电线\w{{0,4}}(?:掉|断|垂|耷拉)(?:下来|在地|到地)|{_PERSON}\w{{0,3}}触电|触电了|"
-        r"被电(?:击|打|到|伤)|漏电\w{0,4}(?:电到|伤人|电人)"), False),
+        r"被电(?:击|打|到|伤)|漏电\w{0,4}(?:电到|伤人|电人)"), False, "电烟火烧炸"),
     ("fire", re.compile(
         r"着火了|着火啦|起火了|失火了|在着火|正在着火|着大火|烧起来了|火烧起来|火很大|火势|大火|火灾了|"
-        r"(?:家|楼|屋|房|店|车|仓库|楼道|厨房|山|林|棚)\w{0,4}(?:着火|起火|失火)|火苗|明火|火光"), False),
-    ("fire", re.compile(r"\w{0,6}(?:冒烟|冒出浓烟|浓烟滚滚|浓烟)|满屋子?都?是?烟"), True),
+        r"(?:家|楼|屋|房|店|车|仓库|楼道|厨房|山|林|棚)\w{0,4}(?:着火|起火|失火)|火苗|明火|火光"), False, "火烧"),
+    ("fire", re.compile(r"冒烟|冒出浓烟|浓烟|满屋子?都?是?烟"), True, "烟"),
     ("water", re.compile(
         rf"{_FALL_IN}{_WATER}|{_PERSON}\w{{0,2}}落水|落水了|落水者|溺水|被(?:水|洪水|河水|大水|洪水)冲走|在{_WATER}(?:挣扎|呼救|喊救命)|快淹死|"
-        r"被(?:水|洪水)(?:困住|围困)"), False),
+        r"被(?:水|洪水)(?:困住|围困)"), False, "水河湖江海塘池井淹"),
     ("collapse", re.compile(
         rf"{_STRUCTURE}\w{{0,3}}(?:塌了|倒塌|坍塌|垮塌|垮了|要倒了|快倒了|要塌了|快塌了|倒了|断了)|塌方了|山体滑坡|泥石流|"
-        r"(?:车|人)\w{0,2}掉(?:下去|下来|进去)了?"), False),
+        r"(?:车|人)\w{0,2}掉(?:下去|下来|进去)了?"), False, "塌垮倒断坡泥掉"),
     ("trapped", re.compile(
         r"被困(?!扰|惑)|困在\w{0,6}里|关在电梯|卡在电梯|电梯\w{0,4}(?:困|关|卡)(?:了|住了?|着)?人|电梯\w{0,2}困住|被压在|"
-        r"有人被埋|压住了人|人被压"), False),
+        r"有人被埋|压住了人|人被压"), False, "困梯压埋"),
     ("person", re.compile(
         rf"(?:要|想|准备)(?:跳楼|跳河|轻生|自杀)|{_PERSON}\w{{0,4}}(?:跳楼|跳河|轻生)|"
         rf"{_PERSON}\w{{0,4}}(?:晕倒|昏倒|昏迷|倒地不起|不省人事|没有呼吸|没呼吸|口吐白沫|抽搐|快不行了)|"
-        r"大出血|血流不止|心脏骤停|喊救命|救命啊|快救人"), False),
+        r"大出血|血流不止|心脏骤停|喊救命|救命啊|快救人"), False, "跳轻杀晕昏倒省吸沫搐行血骤救"),
     ("violence", re.compile(
         r"持刀|拿刀|拿着刀|提刀|砍人|捅人|砍伤|捅伤|行凶|杀人了|打起来了|正在打架|在打架|群殴|(?:正在|在)(?:打人|殴打|抢劫)|"
-        r"抢劫了|被绑架|劫持|拿枪|开枪"), False),
-    ("child_in_car", re.compile(rf"{_CHILD}\w{{0,6}}(?:锁|关|困|反锁)在?\w{{0,2}}车(?:里|内|上)"), False),
+        r"抢劫了|被绑架|劫持|拿枪|开枪"), False, "刀砍捅凶杀打殴抢绑劫枪"),
+    ("child_in_car", re.compile(rf"{_CHILD}\w{{0,6}}(?:锁|关|困|反锁)在?\w{{0,2}}车(?:里|内|上)"), False, "车"),
     ("chemical", re.compile(
-        rf"{_CHEMICAL}\w{{0,4}}(?:泄漏|泄露|外泄|漏了|着火|爆炸)|(?:罐车|槽罐车|危化品车)\w{{0,6}}(?:泄漏|泄露|侧翻)"), False),
+        rf"{_CHEMICAL}\w{{0,4}}(?:泄漏|泄露|外泄|漏了|着火|爆炸)|(?:罐车|槽罐车|危化品车)\w{{0,6}}(?:泄漏|泄露|侧翻)"), False, "泄漏火炸翻"),
     ("chemical", re.compile(
-        r"(?:闻到|一股)\w{0,6}(?:刺鼻|有毒)\w{0,6}(?:头晕|晕倒|呕吐|喘不过气|睁不开眼)"), True),
+        r"(?:闻到|一股)\w{0,6}(?:刺鼻|有毒)\w{0,6}(?:头晕|晕倒|呕吐|喘不过气|睁不开眼)"), True, "鼻毒"),
 )
+
+_TRIGGERED = tuple((kind, pattern, smoke, frozenset(triggers)) for kind, pattern, smoke, triggers in _DANGER)
 
 #: which emergency numbers fit a kind (119 fire and rescue, 110 police, 120 ambulance)
 HOTLINES: dict[str, tuple[str, ...]] = {
@@ -142,12 +145,16 @@ def detect(text: str) -> Emergency | None:
     text = normalise(text)[:LEAD_CHARS]
     if not text or _AFTERMATH.search(text):
         return None
+    chars = set(text)
+    dangers = [(kind, pattern, smoke) for kind, pattern, smoke, triggers in _TRIGGERED if not chars.isdisjoint(triggers)]
+    if not dangers or not any(pattern.search(text) for _, pattern, _ in dangers):  # the usual case
+        return None
     pollution = _POLLUTION.search(text) is not None
     for clause in _CLAUSES.split(text):
         if not clause or _HYPOTHETICAL.search(clause) or _PAST.search(clause) or _MONEY.search(clause):
             continue
         standing = _STANDING.search(clause) is not None
-        for kind, pattern, smoke_or_smell in _DANGER:
+        for kind, pattern, smoke_or_smell in dangers:
             match = pattern.search(clause)
             if match is None or (smoke_or_smell and pollution) or (standing and kind != "gas"):
                 continue

@@ -44,7 +44,7 @@ class MatterRow:
 class Prediction:
     matter: str  # "" when nothing was recognised
     lead: str
-    confidence: float  # what routing is decided on: Classification.lead_confidence (or the top's, if higher)
+    confidence: float  # what routing is decided on: Classification.lead_confidence
     routed: bool
     emergency: bool
 
@@ -68,7 +68,7 @@ def predict(classifier: Classifier, title: str, detail: str, text_mode: str,
     top = result.top
     if top is None:
         return Prediction("", "", 0.0, False, result.emergency)
-    confidence = max(top.confidence, result.lead_confidence)
+    confidence = top.confidence if result.lead_confidence is None else result.lead_confidence
     return Prediction(top.code, result.lead or "", confidence, result.confident(threshold), result.emergency)
 
 

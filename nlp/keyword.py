@@ -107,35 +107,44 @@ class KeywordModel:
                     hits.append((position, weight * specificity[word] * bonus))
         self._index = {word: tuple(hits) for word, hits in index.items()}
         self._singles = frozenset(word for word in index if len(word) == 1)
-        # For each two-character prefix, the lengths of the keywords starting with it (longest first): a text
-        # position costs one lookup, and only lengths that can match are tried.
+        # For each two-character prefix: the lengths of the keywords starting with it (longest first), so that a
+        # text position costs one lookup and only lengths that can match are tried; and the four-character
+        # keywords it is the first half of (second half, keyword), for matches split by a few characters.
         lengths: dict[str, set[int]] = {}
-        for word in index:
-            if len(word) >= 2:
-                lengths.setdefault(word[:2], set()).add(len(word))
-        self._prefix_lengths = {prefix: tuple(sorted(sizes, reverse=True)) for prefix, sizes in lengths.items()}
-        # Four-character keywords by their first half, for matches split by a few characters (_gapped).
         halves: dict[str, list[tuple[str, str]]] = {}
         for word, hits in self._index.items():
+            if len(word) >= 2:
+                lengths.setdefault(word[:2], set()).add(len(word))
             if hits and len(word) == 4 and GAPPED_FACTOR > 0:
                 halves.setdefault(word[:2], []).append((word[2:], word))
-        self._halves = {first: tuple(seconds) for first, seconds in halves.items()}
+        self._prefixes = {
+            prefix: (tuple(sorted(lengths.get(prefix, ()), reverse=True)), tuple(halves.get(prefix, ())))
+            for prefix in lengths.keys() | halves.keys()
+        }
 
     def spans(self, text: str) -> list[tuple[int, int]]:
         """(start, length) of the keywords (neutral words included) in a normalised text, in text order, except
         occurrences inside a longer match: "火灾隐患" is a hazard report, not a fire, so the longer phrase decides.
         """
-        index, prefix_lengths, singles = self._index, self._prefix_lengths, self._singles
+        return self._scan(text)[0]
+
+    def _scan(self, text: str) -> tuple[list[tuple[int, int]], list[tuple[int, tuple[tuple[str, str], ...]]]]:
+        """The spans, and the positions where a four-character keyword's first half starts (for _gapped)."""
+        index, prefixes, singles = self._index, self._prefixes, self._singles
         n = len(text)
         spans: list[tuple[int, int]] = []
+        firsts = []
         for start, char in enumerate(text):
             if char in singles:
                 spans.append((start, 1))
-            sizes = prefix_lengths.get(text[start : start + 2])
-            if sizes:
+            entry = prefixes.get(text[start : start + 2])
+            if entry:
+                sizes, seconds = entry
                 for size in sizes:
                     if start + size <= n and text[start : start + size] in index:
                         spans.append((start, size))
+                if seconds:
+                    firsts.append((start, seconds))
         if len(spans) > 1:
             spans.sort(key=lambda span: (-span[1], span[0]))
             covered = bytearray(n)
@@ -145,7 +154,7 @@ class KeywordModel:
                     kept.append((start, size))
                     covered[start : start + size] = b"\x01" * size
             spans = sorted(kept)
-        return spans
+        return spans, firsts
 
     def matches(self, text: str) -> list[str]:
         """The distinct keywords that count in a normalised text, in order of first occurrence."""
@@ -156,13 +165,19 @@ class KeywordModel:
         """Factor per distinct counting keyword of a text (the best of its occurrences): 1 for a plain match,
         GAPPED_FACTOR for a four-character keyword found split in two (拖欠…工资), times CONSEQUENCE_FACTOR
         after a hypothetical or near-miss marker in the same clause."""
-        factors: dict[str, float] = {}
+        spans, firsts = self._scan(text)
+        index = self._index
+        found = [(start, word, 1.0) for start, size in spans if index[word := text[start : start + size]]]
+        if firsts:
+            found += _gapped(text, firsts)
         markers = [m.end() for m in _CONSEQUENCE.finditer(text)]
-        found = [(start, text[start : start + size], 1.0) for start, size in self.spans(text)]
-        found += self._gapped(text)
+        if not markers:
+            factors = {word: 1.0 for _, word, factor in found if factor == 1.0}
+            for _, word, factor in found:
+                factors.setdefault(word, factor)
+            return factors
+        factors: dict[str, float] = {}
         for start, word, factor in found:
-            if not self._index[word]:
-                continue
             for end in markers:
                 if start - CONSEQUENCE_WINDOW <= end <= start and not _CLAUSE_BREAK.search(text, end, start):
                     factor *= CONSEQUENCE_FACTOR
@@ -171,26 +186,6 @@ class KeywordModel:
                 factors[word] = factor
         return factors
 
-    def _gapped(self, text: str) -> list[tuple[int, str, float]]:
-        """Four-character keywords whose two halves occur in order in one clause with up to GAP characters
-        between them ("拖欠了三个月工资", "路灯一直不亮"): (start, keyword, GAPPED_FACTOR)."""
-        halves = self._halves
-        if not halves:
-            return []
-        result = []
-        n = len(text)
-        for start in range(n - 3):
-            seconds = halves.get(text[start : start + 2])
-            if seconds is None:
-                continue
-            window_end = min(n, start + 4 + GAP)
-            stop = _CLAUSE_BREAK.search(text, start + 2, window_end)
-            window = text[start + 3 : stop.start() if stop else window_end]  # at least one character between
-            for second, word in seconds:
-                if second in window:
-                    result.append((start, word, GAPPED_FACTOR))
-        return result
-
     def evidence(self, text: str, detail: str = "") -> dict[int, float]:
         """Keyword evidence per matter position (only matters with evidence) of a normalised title and detail."""
         weights = self._weights(text)
@@ -198,15 +193,38 @@ class KeywordModel:
             for word, factor in self._weights(detail).items():
                 if word not in weights:
                     weights[word] = DETAIL_WEIGHT * factor
+        index = self._index
         contributions: dict[int, list[float]] = {}
         for word, factor in weights.items():
-            for position, weight in self._index[word]:
-                contributions.setdefault(position, []).append(weight * factor)
+            for position, weight in index[word]:
+                if position in contributions:
+                    contributions[position].append(weight * factor)
+                else:
+                    contributions[position] = [weight * factor]
         evidence = {}
         for position in sorted(contributions):
+            values = contributions[position]
+            if len(values) == 1:
+                evidence[position] = min(values[0], MAX_EVIDENCE)
+                continue
             total, scale = 0.0, 1.0
-            for value in sorted(contributions[position], reverse=True):
+            for value in sorted(values, reverse=True):
                 total += scale * value
                 scale *= REPEAT_FACTOR
             evidence[position] = min(total, MAX_EVIDENCE)
         return evidence
+
+
+def _gapped(text: str, firsts: list[tuple[int, tuple[tuple[str, str], ...]]]) -> list[tuple[int, str, float]]:
+    """Four-character keywords whose halves occur in order in one clause with 1 to GAP characters between them
+    ("拖欠了三个月工资", "路灯一直不亮"): (start, keyword, GAPPED_FACTOR). ``firsts``: where first halves start."""
+    result = []
+    n = len(text)
+    for start, seconds in firsts:
+        window_end = min(n, start + 4 + GAP)
+        stop = _CLAUSE_BREAK.search(text, start + 2, window_end)
+        window = text[start + 3 : stop.start() if stop else window_end]
+        for second, word in seconds:
+            if second in window:
+                result.append((start, word, GAPPED_FACTOR))
+    return result
