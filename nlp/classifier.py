@@ -97,8 +97,7 @@ class Classification:
         return (top.confidence if self.lead_confidence is None else self.lead_confidence) >= threshold
 
 
-@dataclass(frozen=True)
-class Components:
+class Components(NamedTuple):
     """The raw evidence of one message, before combination (exposed for calibration and benchmarks)."""
 
     evidence: dict[int, float]  # matter position (Classifier.codes) -> keyword evidence + memory boost, if > 0
