@@ -83,7 +83,7 @@ def test_a_letter_that_recounts_a_danger_is_not_an_alert() -> None:
     # the detail of a letter is narrative: only the message itself (a letter's title) can raise an alert
     result = SHIPPED.classify("请求解决小区电梯安全问题", "上个月，有位老人被困在电梯里两个小时，电梯里困了人也没人来")
     assert not result.emergency
-    assert detect("电梯困人，开发商推责") is None  # what followed an incident: it is over
+    assert detect("电梯困人了，物业和开发商互相推责") is None  # what followed an incident: it is over
 
 
 def test_only_the_lead_of_a_long_message_can_raise_an_alert() -> None:
