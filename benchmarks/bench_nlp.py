@@ -27,7 +27,7 @@ sys.path.insert(0, str(ROOT))
 
 from nlp.catalogue import load_catalogue  # noqa: E402
 from nlp.classifier import DEFAULT_THRESHOLD, Classifier, fit_calibration  # noqa: E402
-from nlp.data import Labelled, message_text, read_labelled_csv  # noqa: E402
+from nlp.data import DETAIL_CHARS, Labelled, read_labelled_csv  # noqa: E402
 from nlp.segment import normalise  # noqa: E402
 from nlp.training import category_labels, evaluate, save_model, scores, train_model  # noqa: E402
 
@@ -87,11 +87,11 @@ def run_fold(job: tuple[list[Labelled], np.ndarray, str]) -> dict[str, object]:
     classifier = Classifier(catalogue, model)
     ours, svm, evidence, confidence, top_category = [], [], [], [], []
     for r in test:
-        text = normalise(message_text(r.title, r.detail, mode))
-        comp = classifier.components(text)
+        detail = normalise(r.detail)[:DETAIL_CHARS] if mode == "title+detail" else ""
+        comp = classifier.components(normalise(r.title), detail)
         p_category = classifier.category_probabilities(comp)
         ours.append(classifier.categories[int(np.argmax(p_category))])
-        best, position = classifier.ranked_matters(comp, p_category)[0]
+        best, position = classifier.ranked_matters(comp)[0]
         confidence.append(best)
         top_category.append(catalogue.matter(classifier.codes[position]).category1)
         svm.append(comp.svm)
@@ -198,7 +198,7 @@ def main() -> int:
             np.vstack([p["svm"] for p in parts]), np.vstack([p["evidence"] for p in parts]), gold_idx
         )
         confidence = np.array([c for p in parts for c in p["confidence"]])
-        top_ok = np.array([t == x for t, x in zip([t for p in parts for t in p["top_category"]], g)])
+        top_ok = np.array([t == x for t, x in zip([t for p in parts for t in p["top_category"]], g, strict=True)])
         routed = confidence >= DEFAULT_THRESHOLD
         report[mode] = {
             "baseline_macro_f1": round(b_macro, 4), "baseline_accuracy": round(b_acc, 4),

@@ -30,10 +30,11 @@ def main(argv: list[str] | None = None) -> int:
     train.add_argument("--out", required=True)
     train.add_argument("--text", default="title+detail", choices=["title", "title+detail"])
     train.add_argument("--history", action="store_true", help="also use dispatcher-confirmed tickets from DATABASE_URL")
-    ev = nlp.add_parser("eval", help="evaluate on a labelled CSV; prints JSON")
+    ev = nlp.add_parser("eval", help="evaluate on a labelled CSV (label: category, or matter: matter code); prints JSON")
     ev.add_argument("--model")
     ev.add_argument("--data", required=True)
     ev.add_argument("--text", default="title", choices=["title", "title+detail"])
+    ev.add_argument("--predictions", metavar="OUT.csv", help="write matter,lead,confidence,routed,emergency per input row")
     cl = nlp.add_parser("classify", help="show the top matters for a text")
     cl.add_argument("text")
     cl.add_argument("--model")
@@ -100,7 +101,7 @@ def _dispatch(args: argparse.Namespace) -> int:
         history = asyncio.run(_history()) if args.history else ()
         return commands.cmd_train(args.data, args.out, history=history, text_mode=args.text)
     if args.action == "eval":
-        return commands.cmd_eval(args.model, args.data, text_mode=args.text)
+        return commands.cmd_eval(args.model, args.data, text_mode=args.text, predictions=args.predictions)
     return commands.cmd_classify(args.text, args.model)
 
 

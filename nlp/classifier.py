@@ -1,68 +1,74 @@
 """Which matter is a resident's message about? Keyword model + learned model + dispatcher memory, combined.
 
 Label spaces differ: training data such as govmsg is labelled with first-level categories, while routing needs
-matters (about 100, each in one category). The combination works in two steps:
+matters (about 100, each in one category).
 
-1. P(category | text) = softmax_c( a·svm_c + b·g_c + μ·r_c ), where ``svm_c`` is the learned model's margin for
-   the category (−1, "not this one", for categories it never saw), ``g_c`` the keyword evidence of the
-   category's best matter and ``r_c`` the best similarity to a dispatcher-confirmed example of the category.
-   a and b are calibrated by cross-validated log-loss (benchmarks/bench_nlp.py), so P is a probability.
-   Without a learned model: softmax over the categories with evidence plus a "nothing recognised" option of
-   evidence :data:`KEYWORD_NULL_EVIDENCE`; no evidence at all gives no candidates.
-2. P(matter | category) = softmax over the category's matters of τ·(keyword evidence + memory boost): the
-   learned model knows *which line* of government, the keywords and the dispatchers' examples *which matter*.
+* **Keyword model alone** (day one, no history): one softmax over the matters with evidence and a "no matter
+  fits" option, P(matter) = exp(τ·e_m) / (Σ exp(τ·e) + exp(τ·e_0)), with e_m the keyword evidence
+  (:mod:`nlp.keyword`) plus the dispatcher-memory boost, τ = :data:`KEYWORD_SHARPNESS` and e_0 =
+  :data:`KEYWORD_NULL_EVIDENCE`: a message whose only evidence is weak or generic stays with the dispatcher.
+* **With a learned model**, in two steps: P(category) = softmax_c(a·svm_c + b·g_c + μ·r_c), ``svm_c`` the learned
+  margin for the category (−1 for categories it never saw), ``g_c`` the keyword evidence of the category's best
+  matter, ``r_c`` the best similarity to a dispatcher-confirmed example of the category; a and b are calibrated
+  by cross-validated log-loss (benchmarks/bench_nlp.py). Then P(matter | category) = softmax over the category's
+  matters of :data:`MATTER_SHARPNESS`·evidence: the learned model knows *which line* of government, the keywords
+  and the dispatchers' examples *which matter*.
 
-P(matter) = P(category)·P(matter | category) is the candidate's confidence. The dispatcher's choices
-(:meth:`Classifier.learn`) enter immediately through the example memory.
+Routing sends a ticket to the lead department of the top matter, so whether to route without the dispatcher is
+decided on :attr:`Classification.lead_confidence`, the probability of that *department* (the sum over its
+matters): two close candidates of the same office are no reason to bother the dispatcher. Ties are broken by
+catalogue order, never by hash order, so the same message routes the same way in every process.
+:meth:`Classifier.learn` (a dispatcher's choice) takes effect at once through the example memory.
 """
 
 from __future__ import annotations
 
 import math
-import re
 from collections.abc import Iterable
 from dataclasses import dataclass
-from operator import itemgetter
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 
 from nlp.catalogue import Catalogue
+from nlp.data import DETAIL_CHARS
+from nlp.emergency import detect
 from nlp.keyword import KeywordModel
 from nlp.learned import LinearModel, from_json_array
 from nlp.segment import normalise
 from nlp.similarity import ExampleMemory
 
-#: below this confidence the ticket goes to the dispatcher. At 0.5, in 5-fold cross-validation on govmsg titles,
-#: 72 % of messages are routed automatically and 93 % of those land in the right category (benchmarks/README.md);
-#: for the keyword model alone a single decisive keyword (weight 3) suffices and a weak one (≤ 1.5) does not.
+#: below this confidence the ticket goes to the dispatcher (benchmarks/README.md gives what it routes, and how
+#: right, on matter-labelled messages)
 DEFAULT_THRESHOLD = 0.5
 MAX_CANDIDATES = 5
 #: calibration of the combination, fitted by 5-fold cross-validated log-loss on govmsg (bench_nlp.py prints the
-#: fit: a = 4.25 / 4.75 and b = 0.30 / 0.15 for titles / title+detail; the bot classifies chat-length text, so the
-#: rounded title fit is the default); a model file may override them in its metadata (svm_scale, keyword_scale)
+#: fit; the bot classifies chat-length text, so the rounded title fit is the default); a model file may override
+#: them in its metadata (svm_scale, keyword_scale)
 SVM_SCALE = 4.0
 KEYWORD_SCALE = 0.3
-#: per unit of evidence, how much more likely one matter of a category is than another (e^2 ≈ 7x)
+#: with a learned model: per unit of evidence, how much more likely one matter of a category is than another
 MATTER_SHARPNESS = 2.0
-#: evidence of "nothing recognised" for the keyword model alone: one keyword of weight 2 is a coin toss
-KEYWORD_NULL_EVIDENCE = 2.0
+#: with a learned model, how much the keyword model's view of the lead department weighs in the routing confidence
+AGREEMENT_WEIGHT = 0.6
+#: with a learned model: weight of "none of this category's matters" next to each matter's exp(sharpness·evidence)
+LEARNED_NULL_WEIGHT = 0.0
+#: keyword model alone: per unit of evidence, how much more likely one matter is than another (or than none)
+KEYWORD_SHARPNESS = 1.0
+#: keyword model alone: evidence of "no matter fits"; a matter needs clearly more to be routed on its own
+KEYWORD_NULL_EVIDENCE = 2.8
 #: dispatcher examples count only when at least this similar; then they add MEMORY_EVIDENCE x similarity to the
 #: matter, i.e. a near-repeat of a corrected message outweighs two decisive keywords of another matter
 MEMORY_MIN_SIMILARITY = 0.45
 MEMORY_EVIDENCE = 8.0
 #: category-level weight of a dispatcher example: it must be able to overrule the learned model's category
 MEMORY_CATEGORY_WEIGHT = 8.0
-#: keyword evidence for an emergency matter that raises the emergency flag (one decisive keyword)
-EMERGENCY_EVIDENCE = 3.0
-# Words that turn an emergency word into a report about risk, prevention or the past ("火灾隐患", "消防演练"),
-# which is routine work, not a call for help.
-_DEFUSING = re.compile(r"隐患|预防|防范|演练|宣传|培训|检查|排查|整改|去年|以前|曾经|上个月|上周")
 
 
-@dataclass(frozen=True)
-class Candidate:
-    """A matter and the calibrated probability that the message is about it."""
+class Candidate(NamedTuple):
+    """A matter and the calibrated probability that the message is about it (a named tuple: five of them are
+    built per message, and a frozen dataclass costs four times as much to build)."""
 
     code: str
     confidence: float
@@ -73,7 +79,10 @@ class Classification:
     """Result of classifying one message."""
 
     candidates: tuple[Candidate, ...]  # best first, at most MAX_CANDIDATES, empty if nothing recognised
-    emergency: bool
+    emergency: bool  # a present danger: alert the command centre now (nlp.emergency)
+    emergency_kind: str | None = None  # which danger (a key of nlp.emergency.HOTLINES), when emergency
+    lead: str | None = None  # lead department code of the top candidate ("township": the request's own)
+    lead_confidence: float | None = None  # probability that the message is for that department (routing decides on it)
 
     @property
     def top(self) -> Candidate | None:
@@ -81,12 +90,14 @@ class Classification:
         return self.candidates[0] if self.candidates else None
 
     def confident(self, threshold: float) -> bool:
-        """Whether the best candidate may be routed without the dispatcher."""
-        return self.top is not None and self.top.confidence >= threshold
+        """Whether the ticket may go to the top candidate's lead department without the dispatcher."""
+        top = self.top
+        if top is None:
+            return False
+        return (top.confidence if self.lead_confidence is None else self.lead_confidence) >= threshold
 
 
-@dataclass(frozen=True)
-class Components:
+class Components(NamedTuple):
     """The raw evidence of one message, before combination (exposed for calibration and benchmarks)."""
 
     evidence: dict[int, float]  # matter position (Classifier.codes) -> keyword evidence + memory boost, if > 0
@@ -109,7 +120,10 @@ class Classifier:
         for position, category in enumerate(self._matter_category):
             self._members[category].append(position)
         self._member_counts = tuple(float(len(members)) for members in self._members)
-        self._emergency = frozenset(i for i, m in enumerate(catalogue.matters.values()) if m.emergency)
+        self._lead = [m.lead for m in catalogue.matters.values()]
+        self._lead_members: dict[str, list[int]] = {}
+        for position, lead in enumerate(self._lead):
+            self._lead_members.setdefault(lead, []).append(position)
         self._position = {code: i for i, code in enumerate(self.codes)}
         self.keywords = KeywordModel(catalogue, self.codes)
         self.memory = ExampleMemory()
@@ -124,7 +138,7 @@ class Classifier:
             self._svm_columns = [label_index.get(c, -1) for c in self.categories]
 
     @classmethod
-    def load(cls, catalogue: Catalogue, model_path: Path | None = None) -> "Classifier":
+    def load(cls, catalogue: Catalogue, model_path: Path | None = None) -> Classifier:
         """Keyword model alone, or with the learned model (and the history stored in it) from ``model_path``."""
         if model_path is None:
             return cls(catalogue)
@@ -147,15 +161,15 @@ class Classifier:
         for text, code in samples:
             self.learn(text, code)
 
-    def components(self, text: str) -> Components:
-        """Evidence of a normalised text, before combination.
+    def components(self, text: str, detail: str = "") -> Components:
+        """Evidence of a normalised text (and optional normalised detail), before combination.
 
         Category-level arithmetic is on plain lists: with 15 categories, numpy's per-call overhead would cost
         more than the arithmetic (this path runs once per message and must keep pace with segmentation).
         """
-        evidence = self.keywords.evidence(text)
+        evidence = self.keywords.evidence(text, detail)
         memory = [0.0] * len(self.categories)
-        for code, sim in self.memory.best(text, MEMORY_MIN_SIMILARITY).items():
+        for code, sim in sorted(self.memory.best(text, MEMORY_MIN_SIMILARITY).items()):
             position = self._position[code]
             evidence[position] = evidence.get(position, 0.0) + MEMORY_EVIDENCE * sim
             category = self._matter_category[position]
@@ -167,84 +181,125 @@ class Classifier:
                 category_evidence[category] = value
         svm = None
         if self.model is not None and self._svm_columns is not None:
-            margins = self.model.margins(text)
+            margins = self.model.margins(f"{text}\n{detail}" if detail else text)
             svm = [margins[column] if column >= 0 else -1.0 for column in self._svm_columns]
         return Components(evidence, category_evidence, memory, svm)
 
-    def category_probabilities(self, comp: Components) -> list[float] | None:
-        """P(category) (C,) from the components; None when nothing at all was recognised."""
-        memory_weight = MEMORY_CATEGORY_WEIGHT
+    def matter_probabilities(self, comp: Components) -> tuple[dict[int, float], list[float] | None]:
+        """P(matter) for the matters with evidence, and per category the share of each matter *without*
+        evidence (None with the keyword model alone, where such matters get nothing)."""
         if comp.svm is None:
-            if not comp.evidence:
-                return None
-            logits = [
-                g + memory_weight * r if g > 0 else -math.inf for g, r in zip(comp.category_evidence, comp.memory)
-            ]
-            return _softmax(logits, null_logit=KEYWORD_NULL_EVIDENCE)
-        a, b = self.svm_scale, self.keyword_scale
-        return _softmax(
-            [a * s + b * g + memory_weight * r for s, g, r in zip(comp.svm, comp.category_evidence, comp.memory)]
+            return _keyword_probabilities(comp.evidence), None
+        a, b, memory_weight = self.svm_scale, self.keyword_scale, MEMORY_CATEGORY_WEIGHT
+        p_category = _softmax(
+            [a * s + b * g + memory_weight * r for s, g, r in zip(comp.svm, comp.category_evidence, comp.memory, strict=True)]
         )
-
-    def ranked_matters(self, comp: Components, p_category: list[float]) -> list[tuple[float, int]]:
-        """The best (P(matter), position) pairs, best first, at most MAX_CANDIDATES.
-
-        P(matter | category) is the softmax of MATTER_SHARPNESS x evidence over the category's matters; with the
-        keyword model alone only matters with evidence take part. Matters without evidence all share
-        exp(0) = 1, so the normaliser is computed from the few matters with evidence only.
-        """
-        learned = comp.svm is not None
         of = self._matter_category
         weights = {position: math.exp(MATTER_SHARPNESS * e) for position, e in comp.evidence.items()}
-        if learned:
-            totals = list(self._member_counts)
-            for position, weight in weights.items():
-                totals[of[position]] += weight - 1.0
-        else:
-            totals = [0.0] * len(self._members)
-            for position, weight in weights.items():
-                totals[of[position]] += weight
-        ranked = [(p_category[of[pos]] * w / totals[of[pos]], pos) for pos, w in weights.items()]
-        if learned:
-            # Fill up with matters of the most probable category that have no evidence (equal shares): they are
-            # the dispatcher's likely picks when the learned model knows the line but no keyword the matter.
-            category = p_category.index(max(p_category))
-            share = p_category[category] / totals[category]
-            extra = [pos for pos in self._members[category] if pos not in weights]
-            ranked.extend((share, pos) for pos in extra[:MAX_CANDIDATES])
-        ranked.sort(key=_first, reverse=True)  # stable, as sorting by -p: ties keep their order
-        return [item for item in ranked[:MAX_CANDIDATES] if item[0] > 0]
+        totals = [count + LEARNED_NULL_WEIGHT for count in self._member_counts]
+        for position, weight in weights.items():
+            totals[of[position]] += weight - 1.0
+        shares = [p / t for p, t in zip(p_category, totals, strict=True)]
+        return {pos: shares[of[pos]] * w for pos, w in weights.items()}, shares
 
-    def classify(self, text: str) -> Classification:
-        """Top matters with calibrated confidence, and whether the message reports an emergency."""
+    def category_probabilities(self, comp: Components) -> list[float] | None:
+        """P(category) (C,) from the components; None when nothing at all was recognised."""
+        p_matter, shares = self.matter_probabilities(comp)
+        if shares is None and not p_matter:
+            return None
+        result = [0.0] * len(self.categories)
+        if shares is not None:
+            for category, share in enumerate(shares):
+                result[category] = share * self._member_counts[category]
+        for position, p in p_matter.items():
+            category = self._matter_category[position]
+            result[category] += p - (shares[category] if shares is not None else 0.0)
+        return result
+
+    def ranked_matters(self, comp: Components) -> list[tuple[float, int]]:
+        """The best (P(matter), position) pairs, best first (ties: catalogue order), at most MAX_CANDIDATES.
+
+        With a learned model the list is filled up with matters of the most probable category that have no
+        keyword evidence (equal shares): the dispatcher's likely picks when the model knows the line of
+        government but no keyword the matter.
+        """
+        return self._ranked(*self.matter_probabilities(comp))
+
+    def _ranked(self, p_matter: dict[int, float], shares: list[float] | None) -> list[tuple[float, int]]:
+        ranked = [(-p, pos) for pos, p in p_matter.items()]
+        if shares is not None:
+            masses = [share * count for share, count in zip(shares, self._member_counts, strict=True)]
+            category = masses.index(max(masses))  # the first of equals: catalogue order
+            share = -shares[category]
+            ranked += [(share, pos) for pos in self._members[category] if pos not in p_matter][:MAX_CANDIDATES]
+        ranked.sort()  # by probability, then catalogue position: never by hash order
+        return [(-p, pos) for p, pos in ranked[:MAX_CANDIDATES] if p < 0]
+
+    def lead_confidence(self, comp: Components, position: int) -> float:
+        """Probability that the message is for the lead department of the matter at ``position``.
+
+        With a learned model, the weighted geometric mean of the combination's and the keyword model's
+        probability of that department (weight :data:`AGREEMENT_WEIGHT` on the keywords): a ticket is routed
+        without the dispatcher only when the catalogue (and the dispatchers' examples) agree with the model.
+        """
+        return self._lead_confidence(comp, *self.matter_probabilities(comp), position)
+
+    def _lead_confidence(
+        self, comp: Components, p_matter: dict[int, float], shares: list[float] | None, position: int
+    ) -> float:
+        members = self._lead_members[self._lead[position]]
+        if shares is None:
+            return sum(p_matter.get(pos, 0.0) for pos in members)
+        of = self._matter_category
+        p_lead = sum(p_matter.get(pos, shares[of[pos]]) for pos in members)
+        if not comp.evidence:
+            return 0.0
+        p_keywords = _keyword_probabilities(comp.evidence)
+        agreement = sum(p_keywords.get(pos, 0.0) for pos in members)
+        return p_lead ** (1.0 - AGREEMENT_WEIGHT) * agreement**AGREEMENT_WEIGHT
+
+    def classify(self, text: str, detail: str = "") -> Classification:
+        """Top matters with calibrated confidence, the lead department, and whether it is an emergency.
+
+        ``text`` is the message (for a letter, its title); ``detail`` an optional longer body, which helps
+        choose the matter but does not raise emergencies (:data:`nlp.emergency.LEAD_CHARS`).
+        """
         normalised = normalise(text)
-        if not normalised:
+        detail = normalise(detail)[:DETAIL_CHARS]
+        danger = detect(normalised)
+        emergency, kind = danger is not None, danger.kind if danger is not None else None
+        if not normalised and not detail:
             return Classification((), False)
-        comp = self.components(normalised)
-        emergency = False
-        for position, e in comp.evidence.items():
-            if e >= EMERGENCY_EVIDENCE and position in self._emergency:
-                emergency = not _DEFUSING.search(normalised)
-                break
-        p_category = self.category_probabilities(comp)
-        if p_category is None:
-            return Classification((), emergency)
+        comp = self.components(normalised, detail)
+        p_matter, shares = self.matter_probabilities(comp)
+        ranked = self._ranked(p_matter, shares)
+        if not ranked:
+            return Classification((), emergency, kind)
         codes = self.codes
-        candidates = tuple([Candidate(codes[pos], round(p, 4)) for p, pos in self.ranked_matters(comp, p_category)])
-        return Classification(candidates, emergency)
+        candidates = tuple(Candidate(codes[pos], round(p, 4)) for p, pos in ranked)
+        position = ranked[0][1]
+        lead_p = round(min(1.0, self._lead_confidence(comp, p_matter, shares, position)), 4)
+        return Classification(candidates, emergency, kind, self._lead[position], lead_p)
 
-    def category_of(self, text: str) -> str | None:
+    def category_of(self, text: str, detail: str = "") -> str | None:
         """Most probable first-level category of a message (None if nothing recognised): for evaluation."""
         normalised = normalise(text)
-        if not normalised:
+        detail = normalise(detail)[:DETAIL_CHARS]
+        if not normalised and not detail:
             return None
-        p_category = self.category_probabilities(self.components(normalised))
+        p_category = self.category_probabilities(self.components(normalised, detail))
         if p_category is None:
             return None
-        return self.categories[max(range(len(p_category)), key=p_category.__getitem__)]
+        return self.categories[max(range(len(p_category)), key=lambda c: (p_category[c], -c))]
 
 
-_first = itemgetter(0)
+def _keyword_probabilities(evidence: dict[int, float]) -> dict[int, float]:
+    """Keyword model alone: P(matter) for the matters with evidence, next to a "no matter fits" option."""
+    sharpness = KEYWORD_SHARPNESS
+    top = max([KEYWORD_NULL_EVIDENCE, *evidence.values()])
+    weights = {pos: math.exp(sharpness * (e - top)) for pos, e in evidence.items()}
+    total = sum(weights.values()) + math.exp(sharpness * (KEYWORD_NULL_EVIDENCE - top))
+    return {pos: w / total for pos, w in weights.items()}
 
 
 def _softmax(logits: list[float], null_logit: float | None = None) -> list[float]:

@@ -12,8 +12,10 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from nlp.catalogue import DEFAULT_CATALOGUE, CatalogueError, check_catalogue, load_catalogue
-from nlp.classifier import Classifier
-from nlp.data import TEXT_MODES, DataError, read_labelled_csv
+from nlp.classifier import DEFAULT_THRESHOLD, Classifier
+from nlp.data import TEXT_MODES, DataError, read_labelled_csv, read_records
+from nlp.emergency import HOTLINES
+from nlp.evaluation import matter_report, predict, read_matter_csv, write_predictions
 from nlp.segment import init_jieba, normalise, tokens
 from nlp.training import evaluate, save_model, train_model
 
@@ -80,17 +82,36 @@ def cmd_train(
     return EXIT_OK
 
 
-def cmd_eval(model: str | None, data: str, text_mode: str = "title") -> int:
-    """Print category-level scores as JSON. Without a model: the keyword model alone (zero-shot)."""
+def cmd_eval(model: str | None, data: str, text_mode: str = "title", predictions: str | None = None) -> int:
+    """Print scores as JSON: matter-level if the CSV has a ``matter`` column, else category-level (``label``).
+
+    Without a model: the keyword model alone (zero-shot). ``predictions``: also write one CSV row per input row,
+    in order (:func:`nlp.evaluation.write_predictions`).
+    """
     if text_mode not in TEXT_MODES:
         return _fail(f"unknown text mode {text_mode!r}; use one of {', '.join(TEXT_MODES)}")
     try:
-        rows = read_labelled_csv(data)
+        header, records = read_records(data, ("title",))
         classifier = _classifier(model)
-        result = evaluate(classifier, classifier.catalogue, rows, text_mode)
+        catalogue = classifier.catalogue
+        if "matter" in header:
+            rows = read_matter_csv(data, catalogue)
+            predicted = [predict(classifier, r.title, r.detail, text_mode) for r in rows]
+            result = matter_report(catalogue, rows, predicted)
+        else:
+            result = evaluate(classifier, catalogue, read_labelled_csv(data), text_mode).as_dict()
+            predicted = (
+                [predict(classifier, r["title"], r.get("detail", ""), text_mode) for r in records]
+                if predictions else []
+            )
+        if predictions:
+            write_predictions(predictions, predicted)
     except (DataError, CatalogueError) as exc:
         return _fail(str(exc).splitlines()[0])
-    report = {"model": model or "keywords (zero-shot)", "data": data, "text": text_mode, **result.as_dict()}
+    except OSError as exc:
+        return _fail(f"{predictions}: cannot write: {exc.strerror}")
+    level = "matter" if "matter" in header else "category"
+    report = {"model": model or "keywords (zero-shot)", "data": data, "text": text_mode, "level": level, **result}
     print(json.dumps(report, ensure_ascii=False, indent=2))
     return EXIT_OK
 
@@ -108,11 +129,15 @@ def cmd_classify(text: str, model: str | None) -> int:
     init_jieba(catalogue)
     normalised = normalise(text)
     print("words:   " + " / ".join(tokens(normalised)))
-    print("keywords: " + ("、".join(sorted(classifier.keywords.matches(normalised))) or "-"))
+    print("keywords: " + ("、".join(classifier.keywords.matches(normalised)) or "-"))
     if result.emergency:
-        print("EMERGENCY: tell the resident to call 110/119/120; alert the command centre")
+        hotlines = "/".join(HOTLINES[result.emergency_kind]) if result.emergency_kind else "110/119/120"
+        print(f"EMERGENCY ({result.emergency_kind}): tell the resident to call {hotlines}; alert the command centre")
     if not result.candidates:
         print("nothing recognised: to the dispatcher")
+    else:
+        routed = "routed" if result.confident(DEFAULT_THRESHOLD) else "to the dispatcher"
+        print(f"lead: {result.lead} ({result.lead_confidence:.3f}, {routed})")
     for candidate in result.candidates:
         matter = catalogue.matter(candidate.code)
         lead = catalogue.departments[matter.lead].name if matter.lead in catalogue.departments else matter.lead

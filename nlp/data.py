@@ -34,28 +34,22 @@ def message_text(title: str, detail: str, mode: str) -> str:
     raise ValueError(f"unknown text mode {mode!r}; use one of {', '.join(TEXT_MODES)}")
 
 
-def read_labelled_csv(path: str | Path) -> list[Labelled]:
-    """Rows of a UTF-8 CSV with a header containing title, detail and label; raise :class:`DataError`.
-
-    Rows without a title or label are skipped (a hand-made file often ends with blank lines); a file with no
-    usable row at all is an error.
-    """
+def read_records(path: str | Path, required: tuple[str, ...] = REQUIRED_COLUMNS) -> tuple[list[str], list[dict[str, str]]]:
+    """Header and every record of a UTF-8 CSV (values stripped, missing cells empty); raise :class:`DataError`
+    for an unreadable file or one without the ``required`` columns."""
     path = Path(path)
     try:
         with open(path, encoding="utf-8-sig", newline="") as fh:
             reader = csv.DictReader(fh)
             header = reader.fieldnames
             if not header:
-                raise DataError(f"{path}: empty file (expected a header row: title,detail,label)")
-            missing = [c for c in REQUIRED_COLUMNS if c not in header]
+                raise DataError(f"{path}: empty file (expected a header row: {','.join(required)})")
+            missing = [c for c in required if c not in header]
             if missing:
                 raise DataError(
                     f"{path}: missing column(s) {', '.join(missing)} (header has: {', '.join(header)})"
                 )
-            rows = [
-                Labelled((r["title"] or "").strip(), (r["detail"] or "").strip(), (r["label"] or "").strip())
-                for r in reader
-            ]
+            records = [{key: (r.get(key) or "").strip() for key in header} for r in reader]
     except FileNotFoundError:
         raise DataError(f"{path}: file not found") from None
     except UnicodeDecodeError as exc:
@@ -66,7 +60,17 @@ def read_labelled_csv(path: str | Path) -> list[Labelled]:
         raise DataError(f"{path}: malformed CSV: {exc}") from None
     except OSError as exc:
         raise DataError(f"{path}: cannot read: {exc.strerror}") from None
-    rows = [r for r in rows if r.title and r.label]
+    return list(header), records
+
+
+def read_labelled_csv(path: str | Path) -> list[Labelled]:
+    """Rows of a UTF-8 CSV with a header containing title, detail and label; raise :class:`DataError`.
+
+    Rows without a title or label are skipped (a hand-made file often ends with blank lines); a file with no
+    usable row at all is an error.
+    """
+    _, records = read_records(path)
+    rows = [Labelled(r["title"], r["detail"], r["label"]) for r in records if r["title"] and r["label"]]
     if not rows:
-        raise DataError(f"{path}: no rows with both a title and a label")
+        raise DataError(f"{Path(path)}: no rows with both a title and a label")
     return rows

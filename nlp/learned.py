@@ -142,7 +142,7 @@ class LinearModel:
             )
 
     @classmethod
-    def load(cls, path: Path) -> tuple["LinearModel", dict[str, np.ndarray]]:
+    def load(cls, path: Path) -> tuple[LinearModel, dict[str, np.ndarray]]:
         """Read a model written by :meth:`save`; also return the extra arrays. ``ValueError`` if not one."""
         try:
             with np.load(path, allow_pickle=False) as data:
@@ -240,13 +240,13 @@ def _lbfgs(
         # two-loop recursion: d = -H g
         q = g.copy()
         alphas = []
-        for s, y in zip(reversed(s_hist), reversed(y_hist)):
+        for s, y in zip(reversed(s_hist), reversed(y_hist), strict=True):
             a = (s @ q) / (y @ s)
             alphas.append(a)
             q -= a * y
         if s_hist:
             q *= (s_hist[-1] @ y_hist[-1]) / (y_hist[-1] @ y_hist[-1])
-        for (s, y), a in zip(zip(s_hist, y_hist), reversed(alphas)):
+        for (s, y), a in zip(zip(s_hist, y_hist, strict=True), reversed(alphas), strict=True):
             q += s * (a - (y @ q) / (y @ s))
         d = -q
         slope = float(g @ d)

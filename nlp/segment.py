@@ -31,7 +31,7 @@ MIN_WORD_FREQ = 5
 
 _lock = threading.Lock()
 _ready = False
-_tokenizer: "jieba.Tokenizer | None" = None
+_tokenizer: jieba.Tokenizer | None = None
 # Keyword sets already added, so that re-initialising with the same catalogue is free.
 _loaded: set[frozenset[str]] = set()
 

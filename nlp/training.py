@@ -11,7 +11,7 @@ import numpy as np
 
 from nlp.catalogue import Catalogue
 from nlp.classifier import Classifier
-from nlp.data import DataError, Labelled, message_text
+from nlp.data import TEXT_MODES, DataError, Labelled, message_text
 from nlp.features import features
 from nlp.learned import LinearModel, json_array, train_linear
 from nlp.segment import normalise
@@ -89,20 +89,22 @@ def scores(gold: Sequence[str], predicted: Sequence[str | None]) -> tuple[float,
     """
     per_class: dict[str, float] = {}
     for label in sorted(set(gold)):
-        tp = sum(1 for g, p in zip(gold, predicted) if g == label and p == label)
-        fp = sum(1 for g, p in zip(gold, predicted) if g != label and p == label)
-        fn = sum(1 for g, p in zip(gold, predicted) if g == label and p != label)
+        tp = sum(1 for g, p in zip(gold, predicted, strict=True) if g == label and p == label)
+        fp = sum(1 for g, p in zip(gold, predicted, strict=True) if g != label and p == label)
+        fn = sum(1 for g, p in zip(gold, predicted, strict=True) if g == label and p != label)
         per_class[label] = 2 * tp / (2 * tp + fp + fn) if tp else 0.0
-    accuracy = sum(1 for g, p in zip(gold, predicted) if g == p) / len(gold)
+    accuracy = sum(1 for g, p in zip(gold, predicted, strict=True) if g == p) / len(gold)
     return float(np.mean(list(per_class.values()))), accuracy, per_class
 
 
 def evaluate(classifier: Classifier, catalogue: Catalogue, rows: Sequence[Labelled], text_mode: str) -> Evaluation:
     """Category-level scores of the classifier on labelled rows (matter labels are mapped to categories)."""
     gold = category_labels(catalogue, [r.label for r in rows])
-    texts = [message_text(r.title, r.detail, text_mode) for r in rows]
+    if text_mode not in TEXT_MODES:
+        raise ValueError(f"unknown text mode {text_mode!r}; use one of {', '.join(TEXT_MODES)}")
+    details = [r.detail if text_mode == "title+detail" else "" for r in rows]
     start = time.perf_counter()
-    predicted = [classifier.category_of(text) for text in texts]
+    predicted = [classifier.category_of(r.title, detail) for r, detail in zip(rows, details, strict=True)]
     elapsed = time.perf_counter() - start
     macro, accuracy, per_class = scores(gold, predicted)
-    return Evaluation(macro, accuracy, per_class, len(texts) / elapsed if elapsed > 0 else 0.0, len(texts))
+    return Evaluation(macro, accuracy, per_class, len(rows) / elapsed if elapsed > 0 else 0.0, len(rows))
