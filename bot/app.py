@@ -30,6 +30,7 @@ from bot.inbox import Inbox
 from bot.intake import Intake
 from bot.polling import Handler, Poller
 from bot.prompts import Prompts
+from bot.ratelimit import RateLimiter
 from bot.reliable import CallbackGuard, ReliableBot
 from bot.scheduler import SWEEP_SECONDS, ClockDriver
 from bot.sender import OutboxSender
@@ -144,8 +145,10 @@ async def start(app: Application, *, poll_timeout: int = 10, sweep_seconds: floa
                         request=HTTPXRequest(connection_pool_size=16))  # no retries of its own: the sender's policy
     if not await persist(sender_bot.initialize, "getMe (sender)", svc.stopping):
         return False
-    svc.sender = OutboxSender(svc.db, sender_bot, keyboard.markup, now=svc.workflow.now,
-                              private_interval=svc.settings.private_interval, instance=svc.settings.instance)
+    limiter = RateLimiter(private_interval=svc.settings.private_interval, group_per_minute=20, global_per_second=30)
+    bot.share_limits(limiter)  # direct replies and the sender's messages share each chat's budget
+    svc.sender = OutboxSender(svc.db, sender_bot, keyboard.markup, now=svc.workflow.now, instance=svc.settings.instance,
+                              limiter=limiter)
     await svc.sender.resume_own_claims()
     svc.tasks.append(asyncio.create_task(svc.sender.run(), name="outbox"))
     if sweep_seconds is not None:

@@ -139,13 +139,17 @@ class Attempt:
             async with self._slot(chat_id):
                 await self._bot.send_location(chat_id, latitude=latitude, longitude=longitude)
 
-    @asynccontextmanager
-    async def _slot(self, chat_id: int) -> AsyncIterator[None]:
-        """Wait until the limits allow a request to the chat, count it, re-stamp it when answered."""
-        while (wait := self._limiter.delay(chat_id)) > 0:
-            await asyncio.sleep(wait)
-        slot = self._limiter.acquire(chat_id)
-        try:
-            yield
-        finally:
-            self._limiter.release(slot)
+    def _slot(self, chat_id: int):
+        return limited(self._limiter, chat_id)
+
+
+@asynccontextmanager
+async def limited(limiter: RateLimiter, chat_id: int) -> AsyncIterator[None]:
+    """Wait until the limits allow a request to the chat, count it, re-stamp it when answered."""
+    while (wait := limiter.delay(chat_id)) > 0:
+        await asyncio.sleep(wait)
+    slot = limiter.acquire(chat_id)
+    try:
+        yield
+    finally:
+        limiter.release(slot)

@@ -43,6 +43,7 @@ class DraftView:
     duplicates: list[Ticket] = field(default_factory=list)
     township: str | None = None  # the resident's own township: who 属地 is for them
     alerted: bool = False  # an emergency: the command center was told the moment the message arrived
+    emergency_kind: str | None = None  # which danger (nlp.emergency.HOTLINES)
 
 
 class Intake:
@@ -69,8 +70,9 @@ class Intake:
         top = result.top
         confident = result.confident(self.threshold)
         now = self.workflow.now()
+        confidence = result.lead_confidence if result.lead_confidence is not None else top.confidence if top else None
         draft = Draft(member_id=member.id, text=text, latitude=latitude, longitude=longitude,
-                      matter_code=top.code if confident else None, confidence=top.confidence if top else None,
+                      matter_code=top.code if confident else None, confidence=confidence,
                       emergency=result.emergency, candidates=[c.code for c in result.candidates], created_at=now,
                       request_id=request)
         async with self.db.session() as s:
@@ -79,9 +81,11 @@ class Intake:
             s.add_all(Attachment(draft_id=draft.id, kind="photo", file_id=f, created_at=now) for f in photos or ())
         alerted = False
         if result.emergency:
-            alerted = await self.workflow.routing.alert_emergency(text, await self.grid_label(member))
+            alerted = await self.workflow.routing.alert_emergency(text, await self.grid_label(member),
+                                                                  result.emergency_kind)
         duplicates = await self.duplicates(member, draft) if confident else []
-        return DraftView(draft, confident, duplicates, await self.township_of(member), alerted)
+        return DraftView(draft, confident, duplicates, await self.township_of(member), alerted,
+                         result.emergency_kind)
 
     async def _drafted(self, member: Member, request: str) -> DraftView | None:
         async with self.db.read() as s:

@@ -54,7 +54,8 @@ async def ladder(s: AsyncSession, ticket: Ticket, step: str, dept: Department, v
                 ticket_id=ticket.id)
 
 
-async def emergency(s: AsyncSession, text: str, grid: str, now: datetime, number: str = "") -> bool:
-    """⚠️ the command center at once (before the resident has even confirmed the request)."""
-    return await command_center(s, texts.EMERGENCY_ALERT.format(number=number or texts.NO_NUMBER_YET, text=text,
-                                                                grid=grid), now, kind="emergency")
+async def emergency(s: AsyncSession, text: str, grid: str, now: datetime, kind: str | None = None) -> bool:
+    """🚨 the command center at once (before the resident has even confirmed the request)."""
+    return await command_center(s, texts.EMERGENCY_ALERT.format(
+        what=texts.EMERGENCY_KIND.get(kind or "", texts.EMERGENCY_KIND["danger"]), text=text, grid=grid,
+        hotlines=texts.hotlines(kind)), now, kind="emergency")

@@ -81,14 +81,16 @@ class Poller:
 
 
 class Handler:
-    """Hands stored updates to the Application one at a time, in order. An update whose answer could not be
-    delivered (Telegram unreachable past the retry budget) is handled again later, with the chat's later
-    updates waiting behind it so a chat's order is kept; other chats go on."""
+    """Hands stored updates to the Application: each chat's updates one at a time and in order, different chats
+    side by side (one person's slow or failing answer holds up nobody else; the database's locks keep a ticket
+    consistent when two chats act on it at once). An update whose answer could not be delivered (Telegram
+    unreachable past the retry budget) is handled again later, its chat's later updates waiting behind it."""
 
-    def __init__(self, app: Application, inbox: Inbox, now: Callable[[], datetime]) -> None:
-        self.app, self.inbox, self.now = app, inbox, now
+    def __init__(self, app: Application, inbox: Inbox, now: Callable[[], datetime], concurrency: int = 16) -> None:
+        self.app, self.inbox, self.now, self.concurrency = app, inbox, now, concurrency
         self._wake = asyncio.Event()
         self._stopping = False
+        self._busy: dict[int, asyncio.Task] = {}  # chat → the task handling its updates
         self._deferred: dict[int, tuple[float, int]] = {}  # chat → (retry at, failures)
 
     def wake(self) -> None:
@@ -99,34 +101,41 @@ class Handler:
         while not self._stopping:
             self._wake.clear()
             try:
-                rows = await self.inbox.pending(200)
+                rows = await self.inbox.pending(500)
             except Exception:  # the database may be briefly unavailable: the updates wait in the inbox
                 log.exception("reading the inbox failed; retrying")
                 rows = []
-            handled = 0
-            waiting: set[int] = set()
+            by_chat: dict[int, list] = {}
             for row in rows:
-                if self._stopping:
-                    return
-                chat = chat_of(row.payload)
-                retry_at, _ = self._deferred.get(chat, (0.0, 0))
-                if chat in waiting or retry_at > loop.time():
-                    waiting.add(chat)  # keep the chat's order: its later updates wait too
+                by_chat.setdefault(chat_of(row.payload), []).append(row)
+            for chat, chat_rows in by_chat.items():
+                if chat in self._busy or self._deferred.get(chat, (0.0, 0))[0] > loop.time():
                     continue
-                await self.handle(row.update_id, row.payload, row.attempts, chat)
-                handled += 1
-            if not handled:
-                pause = min([at for at, _ in self._deferred.values()], default=loop.time() + 5.0) - loop.time()
-                try:
-                    await asyncio.wait_for(self._wake.wait(), max(0.05, min(pause, 5.0)))
-                except TimeoutError:
-                    pass
+                if len(self._busy) >= self.concurrency:
+                    break
+                self._busy[chat] = asyncio.create_task(self._chat(chat, chat_rows), name=f"chat {chat}")
+            pause = min([at for at, _ in self._deferred.values()], default=loop.time() + 5.0) - loop.time()
+            try:
+                await asyncio.wait_for(self._wake.wait(), max(0.05, min(pause, 5.0)))
+            except TimeoutError:
+                pass
+        await self._finish()
 
-    async def handle(self, update_id: int, payload: dict, attempts: int, chat: int) -> None:
+    async def _chat(self, chat: int, rows: list) -> None:
+        try:
+            for row in rows:
+                if self._stopping or not await self.handle(row.update_id, row.payload, row.attempts, chat):
+                    return
+        finally:
+            self._busy.pop(chat, None)
+            self._wake.set()
+
+    async def handle(self, update_id: int, payload: dict, attempts: int, chat: int) -> bool:
+        """Handle one stored update; False if it must be handled again later (its chat waits)."""
         if attempts >= POISON_ATTEMPTS:
             log.critical("update %s was started %d times without finishing; skipping it", update_id, attempts)
             await self.inbox.handled(update_id, self.now())
-            return
+            return True
         await self.inbox.started(update_id)
         with requests.handling(requests.telegram(update_id)) as state:
             try:
@@ -139,14 +148,19 @@ class Handler:
             self._deferred[chat] = (asyncio.get_running_loop().time() + wait, failures + 1)
             log.warning("update %s: the answer did not reach chat %s; handling it again in %.0f s", update_id,
                         chat, wait)
-            return
+            return False
         self._deferred.pop(chat, None)
         await self.inbox.handled(update_id, self.now())
+        return True
 
     def stop(self) -> None:
-        """Stop after the update under way (it is finished and marked handled)."""
+        """Stop after the updates under way (they are finished and marked handled)."""
         self._stopping = True
         self._wake.set()
+
+    async def _finish(self) -> None:
+        if self._busy:
+            await asyncio.gather(*self._busy.values(), return_exceptions=True)
 
 
 def chat_of(payload: dict) -> int:

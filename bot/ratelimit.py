@@ -1,4 +1,4 @@
-"""The sender's send budget: an interval per private chat, a per-minute window per group and a per-second
+"""The bot's send budget, shared by the sender and the handlers' direct replies: an interval per private chat, a per-minute window per group and a per-second
 window overall (Telegram: ~1 message/s per private chat, 20/min per group, 30/s overall).
 
 A send is stamped when it starts (so concurrent sends count at once) and again when Telegram has answered.
@@ -81,6 +81,13 @@ class RateLimiter:
         """How many sends to the chat started in the last `seconds` (for tests and the soak's checks)."""
         now = self._clock()
         return sum(1 for slot in self._chats.get(chat_id, ()) if slot.at > now - seconds)
+
+    def seed(self, chat_id: int, seconds_ago: float) -> None:
+        """A send made before this process started (read from the outbox at start): it still counts."""
+        slot = Slot(self._clock() - seconds_ago)
+        slot.done = True
+        self._chats.setdefault(chat_id, []).append(slot)
+        self._chats[chat_id].sort(key=lambda s: s.at)
 
     def acquire(self, chat_id: int) -> Slot:
         """Count a send starting now (the caller has waited for `delay(chat_id)` to be 0)."""

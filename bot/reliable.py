@@ -23,7 +23,9 @@ from telegram import Update
 from telegram.error import BadRequest, ChatMigrated, Conflict, Forbidden, InvalidToken, NetworkError, RetryAfter
 from telegram.ext import ContextTypes, ExtBot
 
+from bot.delivery import limited
 from bot.polling import retry_after_seconds
+from bot.ratelimit import RateLimiter
 
 log = logging.getLogger(__name__)
 CALL_BUDGET = 8.0  # seconds a call may spend retrying before its update is handed back to the inbox (other
@@ -36,6 +38,10 @@ REMEMBERED = 4096
 class ReliableBot(ExtBot):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        self._limiter: RateLimiter | None = None  # shared with the sender: one budget per chat for all sends
+
+    def share_limits(self, limiter: RateLimiter) -> None:
+        self._limiter = limiter
         self._answered: OrderedDict[str, None] = OrderedDict()
         self._pressed_in: OrderedDict[str, int] = OrderedDict()  # callback query id → chat it came from
 
@@ -50,9 +56,13 @@ class ReliableBot(ExtBot):
         loop = asyncio.get_running_loop()
         deadline = loop.time() + budget
         failures = 0
+        counted = self._limiter is not None and _counts(endpoint) and isinstance(data.get("chat_id"), int)
         while True:
             try:
-                return await super()._do_post(endpoint, data, **timeouts)
+                if not counted:
+                    return await super()._do_post(endpoint, data, **timeouts)
+                async with limited(self._limiter, data["chat_id"]):
+                    return await super()._do_post(endpoint, data, **timeouts)
             except RetryAfter as exc:
                 wait = retry_after_seconds(exc)
             except (BadRequest, Forbidden, ChatMigrated, Conflict, InvalidToken):
@@ -100,6 +110,11 @@ class ReliableBot(ExtBot):
         store[key] = value
         while len(store) > REMEMBERED:
             store.popitem(last=False)
+
+
+def _counts(endpoint: str) -> bool:
+    """Sends and edits count against a chat's limits (chat actions and callback answers do not)."""
+    return (endpoint.startswith("send") and endpoint != "sendChatAction") or endpoint.startswith("edit")
 
 
 class CallbackGuard:

@@ -75,14 +75,14 @@ class OutboxSender:
     def __init__(self, db: Database, bot: Bot, markup: Markup, *, now: Callable[[], datetime] = utcnow,
                  private_interval: float = 1.0, group_per_minute: int = 20, global_per_second: int = 30,
                  group_window: float = 60.0, max_backoff: float = 300.0, max_in_flight: int = 8,
-                 instance: str = "") -> None:
+                 instance: str = "", limiter: RateLimiter | None = None) -> None:
         self._db = db
         self.bot = bot
         self.instance = instance or "gridbot"  # names this sender's leases, so a restart can resume them
         self._now = now
         self._max_backoff = max_backoff
-        self.limiter = RateLimiter(private_interval=private_interval, group_per_minute=group_per_minute,
-                                   global_per_second=global_per_second, group_window=group_window)
+        self.limiter = limiter or RateLimiter(private_interval=private_interval, group_per_minute=group_per_minute,
+                                              global_per_second=global_per_second, group_window=group_window)
         self._attempt = Attempt(bot, markup, self.limiter)
         self._batch = max(1, global_per_second)
         self._in_flight = asyncio.Semaphore(max_in_flight)
@@ -95,9 +95,21 @@ class OutboxSender:
         self._stopped = asyncio.Event()
 
     # -- lifecycle -----------------------------------------------------------------------------------
+    async def _seed_limits(self) -> None:
+        now = self._now()
+        window = self.limiter.group_window
+        query = select(Outbox.chat_id, Outbox.sent_at).where(Outbox.state == OutboxState.SENT,
+                                                             Outbox.sent_at >= now - timedelta(seconds=window))
+        async with self._db.read() as s:
+            for chat_id, sent_at in (await s.exec(query)).all():
+                if chat_id is not None:
+                    self.limiter.seed(chat_id, max(0.0, (now - sent_at).total_seconds()))
+
     async def resume_own_claims(self) -> int:
         """After a restart: rows this instance had leased are due again at once, instead of after the lease
-        (another instance's leases are left to expire). SQLite is one process, so every lease is its own."""
+        (another instance's leases are left to expire). SQLite is one process, so every lease is its own.
+        The sends of the last minute (before the restart) still count against each chat's limits."""
+        await self._seed_limits()
         query = update(Outbox).where(Outbox.state == OutboxState.PENDING, Outbox.next_attempt_at > self._now())
         if not self._db.is_sqlite:
             query = query.where(Outbox.claimed_by == self.instance)

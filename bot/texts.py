@@ -132,12 +132,14 @@ SUBMITTED = ("已提交。工单号：{number}\n诉求：{excerpt}\n当前状态
              "我们会在每个环节通知您，也可以随时发送 /t {number} 查看进展。")
 SUBMITTED_TO_HUMAN = "已提交。工单号：{number}\n诉求：{excerpt}\n将由指挥中心调度员人工分派，请留意后续通知。"
 EXCERPT = 40  # characters of the request shown back with its ticket number
-EMERGENCY = (
-    "⚠️ 您反映的情况可能危及人身安全！\n"
-    "请立即拨打：火警 119，急救 120，报警 110。\n"
-    "我们已同时通知指挥中心。"
-)
-EMERGENCY_NO_CENTER = "⚠️ 您反映的情况可能危及人身安全！\n请立即拨打：火警 119，急救 120，报警 110。"
+EMERGENCY = "⚠️ 您反映的情况（{what}）可能危及人身安全！\n请立即拨打：{hotlines}。\n我们已同时通知指挥中心。"
+EMERGENCY_NO_CENTER = "⚠️ 您反映的情况（{what}）可能危及人身安全！\n请立即拨打：{hotlines}。"
+HOTLINE_NAMES = {"119": "消防救援 119", "120": "急救 120", "110": "报警 110"}
+EMERGENCY_KIND = {  # nlp.emergency's kinds, as the command center reads them
+    "gas": "燃气泄漏", "electric": "电线电器冒烟起火或触电", "fire": "火情", "water": "有人落水",
+    "collapse": "倒塌坍塌", "trapped": "有人被困", "person": "人身危险", "violence": "暴力伤人",
+    "child_in_car": "儿童被困车内", "chemical": "危化品泄漏", "danger": "紧急危险",
+}
 EMPTY_TEXT = "请用文字描述您遇到的问题，例如：“小区门口的路灯坏了”。"
 TOO_SHORT = "描述太短了，请多写几个字，说明是什么问题、在哪里。"
 TOO_LONG = "描述太长了（{length} 字），请精简到 {limit} 字以内后重新发送。"
@@ -226,8 +228,7 @@ DISPATCH_REASON_LOW = "原因：识别把握不足\n"
 DISPATCH_REASON_RETURN = "原因：【{dept}】退回——{reason}\n"
 DISPATCH_REASON_NO_LEAD = "原因：主办部门【{dept}】尚未绑定工作群\n"
 DISPATCH_DONE = "✅ 已分派：{matter} → 【{lead}】"
-EMERGENCY_ALERT = "🚨 紧急预警（{number}）\n群众刚刚反映：{text}\n网格：{grid}\n已提示群众拨打 110/119/120，请立即核实处置。"
-NO_NUMBER_YET = "群众尚未提交工单"
+EMERGENCY_ALERT = "🚨 紧急预警：{what}（群众尚未提交工单）\n群众刚刚反映：{text}\n网格：{grid}\n已提示群众拨打{hotlines}，请立即核实处置。"
 EMERGENCY_FILED = "🚨 紧急预警续报：群众已提交工单 {number}，{where}\n诉求：{text}"
 EMERGENCY_WHERE_LEAD = "已派至主办部门。"
 EMERGENCY_WHERE_CENTER = "正在等待调度员分派。"
@@ -295,6 +296,13 @@ ACTION = {
     "ask_reporter": "向群众提问",
     "answer_dispatcher": "答复",
 }
+
+
+def hotlines(kind: str | None) -> str:
+    """"消防救援 119、急救 120" for a kind of danger (all three when the kind is unknown)."""
+    from nlp.emergency import HOTLINES
+
+    return "、".join(HOTLINE_NAMES[n] for n in HOTLINES.get(kind or "", ("119", "120", "110")))
 
 
 def local(dt: datetime | None, fmt: str = "%m-%d %H:%M") -> str:

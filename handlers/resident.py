@@ -116,7 +116,9 @@ async def _draft(update: Update, context: Context, text: str, photo: str | None 
     view = await svc.intake.draft(await acting_member(update, context), text, **attachments)
     message = update.effective_message
     if view.draft.emergency:
-        await message.reply_text(texts.EMERGENCY if view.alerted else texts.EMERGENCY_NO_CENTER)
+        template = texts.EMERGENCY if view.alerted else texts.EMERGENCY_NO_CENTER
+        what = texts.EMERGENCY_KIND.get(view.emergency_kind or "", texts.EMERGENCY_KIND["danger"])
+        await message.reply_text(template.format(what=what, hotlines=texts.hotlines(view.emergency_kind)))
     body, rows = render_draft(context, view)
     await message.reply_text(body, reply_markup=keyboard.inline(rows))
 

@@ -3,7 +3,6 @@ random moments while residents file requests, with Telegram's faults injected â€
 
 from __future__ import annotations
 
-import pytest
 from sqlalchemy import text
 
 from storage.db import Database
