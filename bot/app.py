@@ -23,6 +23,8 @@ from telegram.request import HTTPXRequest
 import handlers
 from bot.audit import AuditLog
 from bot.calendar import WorkCalendar
+from bot.calls.actions import CallLimits
+from bot.calls.intake import CallIntake
 from bot.clocks import Ladder
 from bot.config import Settings
 from bot.directory import Directory, sync_catalogue
@@ -59,6 +61,7 @@ class Services:
     intake: Intake
     tickets: Tickets
     prompts: Prompts
+    call_intake: CallIntake | None = None
     inbox: Inbox | None = None
     audit: AuditLog | None = None
     sender: OutboxSender | None = None
@@ -88,7 +91,10 @@ async def build_services(settings: Settings, *, now: Callable[[], datetime] = ut
     holder: list[Services] = []
     ladder = Ladder(remind_share=settings.remind_share, escalate2_after=settings.escalate2_after,
                     callback_reminder=settings.callback_reminder, callback_close=settings.callback_close)
-    workflow = Workflow(db, catalogue, calendar, now=now, ladder=ladder,
+    call_limits = CallLimits(radius_m=settings.arrival_radius_m, urgent_respond=settings.call_urgent_respond,
+                             urgent_arrive=settings.call_urgent_arrive, respond=settings.call_respond,
+                             arrive=settings.call_arrive)
+    workflow = Workflow(db, catalogue, calendar, now=now, ladder=ladder, call_limits=call_limits,
                         on_commit=lambda: holder[0].wake_sender() if holder else None, on_label=classifier.learn)
     tickets = Tickets(db)
     classifier.learn_many(await tickets.labelled_history())
@@ -96,6 +102,7 @@ async def build_services(settings: Settings, *, now: Callable[[], datetime] = ut
         settings=settings, db=db, catalogue=catalogue, classifier=classifier, calendar=calendar, workflow=workflow,
         directory=Directory(db), tickets=tickets, prompts=Prompts(db, now), inbox=Inbox(db),
         audit=AuditLog(db, now),
+        call_intake=CallIntake(db, workflow, classifier, catalogue, settings.confidence_threshold),
         intake=Intake(db, workflow, classifier, catalogue, settings.confidence_threshold,
                       timedelta(days=settings.duplicate_window_days)))
     workflow.ops_chat = settings.ops_chat_id

@@ -40,39 +40,59 @@ class _Shared:
     photos: int
 
 
-class Cards:
-    def __init__(self, catalogue: Catalogue) -> None:
-        self.catalogue = catalogue
+class CardBoard:
+    """Posting cards about a subject and keeping them current; subclasses say how a subject's cards look."""
 
-    # -- posting and keeping current --------------------------------------------------------------
-    async def post(self, s: AsyncSession, ticket: Ticket, key: str, recipient: str, now: datetime, *,
+    subject_kind = ""
+
+    async def shared(self, s: AsyncSession, subject) -> object:
+        """What all of a subject's cards show alike, read once per rendering pass."""
+        return None
+
+    async def render(self, s: AsyncSession, subject, card: Card, shared) -> tuple[str, list[list[Button]]]:
+        raise NotImplementedError
+
+    def _owed(self, subject) -> dict:
+        return {"ticket_id": subject.id} if self.subject_kind == "ticket" else {}
+
+    async def post(self, s: AsyncSession, subject, key: str, recipient: str, now: datetime, *,
                    data: dict | None = None, media: dict | None = None) -> Card:
         """A new card (with the request's photos and place before it, when given)."""
-        card = Card(subject_id=ticket.id, key=key, recipient=recipient, data=data or {}, created_at=now,
-                    updated_at=now)
+        card = Card(subject_kind=self.subject_kind, subject_id=subject.id, key=key, recipient=recipient,
+                    data=data or {}, created_at=now, updated_at=now)
         s.add(card)
         await s.flush()
-        card.text, card.buttons = await self.render(s, ticket, card, await self._shared(s, ticket))
-        owe(s, recipient, card.text, now, kind="card", ticket_id=ticket.id, buttons=card.buttons, media=media,
-            card_id=card.id)
+        card.text, card.buttons = await self.render(s, subject, card, await self.shared(s, subject))
+        owe(s, recipient, card.text, now, kind="card", buttons=card.buttons, media=media, card_id=card.id,
+            **self._owed(subject))
         return card
 
-    async def refresh(self, s: AsyncSession, ticket: Ticket, now: datetime, skip: frozenset[int] = frozenset()) -> None:
-        """Render every card of the ticket again (except those in `skip`, just posted); edit those whose text
+    async def refresh(self, s: AsyncSession, subject, now: datetime, skip: frozenset[int] = frozenset()) -> None:
+        """Render every card of the subject again (except those in `skip`, just posted); edit those whose text
         or buttons changed."""
         await s.flush()
-        cards = (await s.exec(select(Card).where(Card.subject_kind == "ticket", Card.subject_id == ticket.id)
-                              .order_by(col(Card.id)))).all()
-        shared = await self._shared(s, ticket)
+        cards = (await s.exec(select(Card).where(Card.subject_kind == self.subject_kind,
+                                                 Card.subject_id == subject.id).order_by(col(Card.id)))).all()
+        shared = await self.shared(s, subject)
         for card in cards:
             if card.id in skip:
                 continue
-            text, buttons = await self.render(s, ticket, card, shared)
+            text, buttons = await self.render(s, subject, card, shared)
             if text == card.text and buttons == card.buttons:
                 continue
             card.text, card.buttons, card.updated_at = text, buttons, now
             s.add(card)
-            owe(s, card.recipient, text, now, kind="card_edit", ticket_id=ticket.id, buttons=buttons, card_id=card.id)
+            owe(s, card.recipient, text, now, kind="card_edit", buttons=buttons, card_id=card.id,
+                **self._owed(subject))
+
+
+class Cards(CardBoard):
+    """A ticket's cards."""
+
+    subject_kind = "ticket"
+
+    def __init__(self, catalogue: Catalogue) -> None:
+        self.catalogue = catalogue
 
     async def render(self, s: AsyncSession, ticket: Ticket, card: Card,
                      shared: _Shared) -> tuple[str, list[list[Button]]]:
@@ -86,7 +106,7 @@ class Cards:
         raise ValueError(f"unknown card key {card.key!r}")
 
     # -- a department's card ----------------------------------------------------------------------
-    async def _shared(self, s: AsyncSession, ticket: Ticket) -> _Shared:
+    async def shared(self, s: AsyncSession, ticket: Ticket) -> _Shared:
         live = await queries.assignments(s, ticket.id, live=True)
         names = {d.id: d.name for d in (await s.exec(select(Department).where(
             col(Department.id).in_([x.department_id for x in live])))).all()}

@@ -42,6 +42,11 @@ class Settings:
     private_interval: float = 1.0  # seconds between messages to one private chat (Telegram: about 1/s)
     sandbox_allowed: bool = True  # GRIDBOT_SANDBOX=0 (the Docker image): no token is an error, not the sandbox
     ops_chat_id: int | None = None  # where faults of ours are reported (besides the log)
+    arrival_radius_m: float = 500.0  # 报到 farther than this from the call's place is marked out of range
+    call_urgent_respond: str = "10m"
+    call_urgent_arrive: str = "30m"
+    call_respond: str = "1h"
+    call_arrive: str = "4h"  # a normal call of a matter without an arrival clock
     instance: str = ""  # this process's name for its outbox leases (default: host name)
 
     @property
@@ -138,6 +143,11 @@ def load_settings(env: dict[str, str] | None = None, dotenv: Path | None = ROOT 
         retention_days=number("GRIDBOT_RETENTION_DAYS", Settings.retention_days, int, 1, 3650),
         sandbox_allowed=sandbox not in ("0", "false", "no"),
         ops_chat_id=number("GRIDBOT_OPS_CHAT_ID", None, int, -(10**15), 10**15),
+        arrival_radius_m=number("GRIDBOT_ARRIVAL_RADIUS_M", Settings.arrival_radius_m, float, 10, 100_000),
+        call_urgent_respond=limit("GRIDBOT_CALL_URGENT_RESPOND", Settings.call_urgent_respond),
+        call_urgent_arrive=limit("GRIDBOT_CALL_URGENT_ARRIVE", Settings.call_urgent_arrive),
+        call_respond=limit("GRIDBOT_CALL_RESPOND", Settings.call_respond),
+        call_arrive=limit("GRIDBOT_CALL_ARRIVE", Settings.call_arrive),
         instance=get("GRIDBOT_INSTANCE") or socket.gethostname()[:40],
     )
 

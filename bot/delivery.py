@@ -92,7 +92,7 @@ class Attempt:
             return Failed(f"invalid buttons: {exc}")
         if job.edit_message_id is not None:
             try:
-                async with self._slot(job.chat_id):
+                async with limited(self._limiter, job.chat_id, edit=True):
                     await self._bot.edit_message_text(job.text, chat_id=job.chat_id, message_id=job.edit_message_id,
                                                       reply_markup=markup)
                 return Sent(job.edit_message_id, job.chat_id)
@@ -144,11 +144,13 @@ class Attempt:
 
 
 @asynccontextmanager
-async def limited(limiter: RateLimiter, chat_id: int) -> AsyncIterator[None]:
-    """Wait until the limits allow a request to the chat, count it, re-stamp it when answered."""
-    while (wait := limiter.delay(chat_id)) > 0:
+async def limited(limiter: RateLimiter, chat_id: int, edit: bool = False) -> AsyncIterator[None]:
+    """Wait until the limits allow a request to the chat, count it, re-stamp it when answered. An edit of a
+    message already sent counts against the overall budget only: a group's 20 a minute are for new messages
+    (a card edited after every change of its ticket must not crowd out the messages people wait for)."""
+    while (wait := limiter.global_delay() if edit else limiter.delay(chat_id)) > 0:
         await asyncio.sleep(wait)
-    slot = limiter.acquire(chat_id)
+    slot = limiter.acquire(None if edit else chat_id)
     try:
         yield
     finally:

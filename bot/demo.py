@@ -16,6 +16,8 @@ from bot.config import Settings, load_settings
 from bot.sandbox import LocalBot
 
 RESIDENT, STAFF, DISPATCHER = 1001, 2001, 3001
+GRID_WORKER, ZFJ_STAFF, ZFJ_GROUP = 1101, 2003, -1001000000003  # 赵网格员, 综合行政执法局's 赵芳 and its group
+MARKET = (35.99580, 119.41010)
 
 
 class Transcript:
@@ -89,7 +91,32 @@ async def _script(local: LocalBot, t: Transcript) -> int:
     await step("居民查看工单", local.say(RESIDENT, f"/t {number}"))
     ok = "已办结" in "".join(local.texts(RESIDENT))
     t.out.write(f"\n{'✔ 全流程完成' if ok else '✘ 流程未完成'}：工单 {number}\n")
-    return 0 if ok else 1
+    called = await _call(local, t, step)
+    return 0 if ok and called else 1
+
+
+async def _call(local: LocalBot, t: Transcript, step) -> bool:
+    """网格呼叫、部门报到: a grid worker calls 城管 to the market; it responds, arrives, handles it; rated."""
+    t.out.write("\n\n══════ 网格呼叫、部门报到 ══════\n")
+    await step("网格员发送现场位置", local.locate(GRID_WORKER, *MARKET))
+    await step("网格员呼叫城管", local.say(GRID_WORKER, "呼叫城管 人民路菜市场门口占道经营，堵住了消防通道"))
+    await step("网格员确认发送", local.press(GRID_WORKER, GRID_WORKER, texts.BTN_SEND_CALL))
+    await step("部门响应", local.press(ZFJ_GROUP, ZFJ_STAFF, texts.CALL_BUTTON["respond"]))
+    await step("部门写明谁去、几点到", local.say(ZFJ_STAFF, "赵芳、刘强，10分钟后到", chat_id=ZFJ_GROUP,
+                                              reply_to=local.last(ZFJ_GROUP)["message_id"]))
+    await step("部门到场报到", local.press(ZFJ_GROUP, ZFJ_STAFF, texts.CALL_BUTTON["arrive_call"]))
+    await step("部门发送现场位置", local.locate(ZFJ_STAFF, 35.99610, 119.41050, chat_id=ZFJ_GROUP,
+                                             reply_to=local.last(ZFJ_GROUP)["message_id"]))
+    await step("网格员确认到场", local.press(GRID_WORKER, GRID_WORKER, texts.BTN_CONFIRM_ARRIVAL))
+    await step("部门办结", local.press(ZFJ_GROUP, ZFJ_STAFF, texts.CALL_BUTTON["resolve_call"]))
+    await step("部门填写处置结果", local.say(ZFJ_STAFF, "占道摊位已劝离，消防通道已清理", chat_id=ZFJ_GROUP,
+                                             reply_to=local.last(ZFJ_GROUP)["message_id"]))
+    await step("网格员确认办结", local.press(GRID_WORKER, GRID_WORKER, texts.BTN_CONFIRM_DONE))
+    for aspect in texts.RATE_ASPECTS:
+        await step(f"网格员评价：{aspect}", local.press(GRID_WORKER, GRID_WORKER, texts.SATISFACTION["satisfied"]))
+    ok = any("评价已记录" in text for text in local.texts(GRID_WORKER))
+    t.out.write(f"\n{'✔ 呼叫全流程完成' if ok else '✘ 呼叫未完成'}\n")
+    return ok
 
 
 def _lead_card_chat(local: LocalBot, number: str) -> int | None:

@@ -200,6 +200,22 @@ class Directory:
         async with self.db.session() as s:
             return await member_by_telegram(s, telegram_id)
 
+    async def grid_label(self, grid_id: int | None) -> str:
+        from bot import queries
+
+        async with self.db.read() as s:
+            return await queries.grid_name(s, grid_id)
+
+    async def resident_by_phone(self, phone: str) -> Member:
+        """The resident with this phone (a grid worker files for them: 代办); new ones have no Telegram id."""
+        async with self.db.session() as s:
+            member = (await s.exec(select(Member).where(Member.phone == phone).order_by(col(Member.id)))).first()
+            if member is None:
+                member = Member(name="", phone=phone, role=Role.RESIDENT)
+                s.add(member)
+                await s.flush()
+            return member
+
     async def department_of_chat(self, chat_id: int) -> Department | None:
         async with self.db.session() as s:
             return await department_by_chat(s, chat_id)

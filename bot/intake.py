@@ -24,6 +24,12 @@ MAX_LENGTH = 1500
 DUPLICATE_SIMILARITY = 0.45
 
 
+def masked(phone: str | None) -> str:
+    """139****5678: enough for a grid worker to recognise, never the whole number in a chat."""
+    phone = phone or ""
+    return phone[:3] + "****" + phone[-4:] if len(phone) >= 8 else "****"
+
+
 def validate_text(text: str | None) -> str:
     """The request text, stripped; WorkflowError with a polite reply if it can't be a request."""
     text = (text or "").strip()
@@ -43,6 +49,7 @@ class DraftView:
     duplicates: list[Ticket] = field(default_factory=list)
     township: str | None = None  # the resident's own township: who 属地 is for them
     alerted: bool = False  # an emergency: the command center was told the moment the message arrived
+    on_behalf_of: str | None = None  # 代办: the resident, as the grid worker may see them (phone masked)
     emergency_kind: str | None = None  # which danger (nlp.emergency.HOTLINES)
 
 
@@ -57,7 +64,8 @@ class Intake:
         self.duplicate_window = duplicate_window
 
     async def draft(self, member: Member, text: str, *, photos: list[str] | None = None,
-                    latitude: float | None = None, longitude: float | None = None) -> DraftView:
+                    latitude: float | None = None, longitude: float | None = None,
+                    on_behalf_of: Member | None = None) -> DraftView:
         """What the bot understood of a request, kept until the resident confirms it. A danger right now is
         reported to the command center at once, before anything is confirmed."""
         text = validate_text(text)
@@ -74,7 +82,8 @@ class Intake:
         draft = Draft(member_id=member.id, text=text, latitude=latitude, longitude=longitude,
                       matter_code=top.code if confident else None, confidence=confidence,
                       emergency=result.emergency, candidates=[c.code for c in result.candidates], created_at=now,
-                      request_id=request)
+                      request_id=request, kind="proxy" if on_behalf_of else "request",
+                      on_behalf_of=on_behalf_of.id if on_behalf_of else None)
         async with self.db.session() as s:
             s.add(draft)
             await s.flush()
@@ -85,7 +94,8 @@ class Intake:
                                                                   result.emergency_kind)
         duplicates = await self.duplicates(member, draft) if confident else []
         return DraftView(draft, confident, duplicates, await self.township_of(member), alerted,
-                         result.emergency_kind)
+                         on_behalf_of=masked(on_behalf_of.phone) if on_behalf_of else None,
+                         emergency_kind=result.emergency_kind)
 
     async def _drafted(self, member: Member, request: str) -> DraftView | None:
         async with self.db.read() as s:
@@ -159,10 +169,13 @@ class Intake:
             draft = await self._open_draft(s, draft_id, member)
             photos = (await s.exec(select(Attachment.file_id).where(Attachment.draft_id == draft.id)
                                    .order_by(col(Attachment.id)))).all()
+            reporter = await s.get(Member, draft.on_behalf_of) if draft.on_behalf_of else member
             ticket = await self.workflow.routing.submit(
-                member, draft.text, matter_code=draft.matter_code, confidence=draft.confidence,
+                reporter, draft.text, matter_code=draft.matter_code, confidence=draft.confidence,
                 emergency=draft.emergency, photos=list(photos), latitude=draft.latitude,
-                longitude=draft.longitude, candidates=draft.candidates, session=s)
+                longitude=draft.longitude, candidates=draft.candidates, session=s,
+                grid_id=member.grid_id if draft.on_behalf_of else None,
+                filed_by=member if draft.on_behalf_of else None)
             draft.status = "submitted"
             draft.ticket_id = ticket.id
             s.add(draft)

@@ -87,10 +87,10 @@ async def department_assignment(s: AsyncSession, ticket_id: int, department_id: 
 
 
 async def reporters(s: AsyncSession, ticket: Ticket) -> list[int]:
-    """Member ids of the reporter and the co-reporters (附议), reporter first."""
+    """Member ids of the reporter, the grid worker who filed it for them (代办) and the co-reporters (附议)."""
     co = (await s.exec(select(CoReporter.member_id).where(CoReporter.ticket_id == ticket.id)
                        .order_by(col(CoReporter.id)))).all()
-    return [ticket.reporter_id, *[m for m in co if m != ticket.reporter_id]]
+    return list(dict.fromkeys([ticket.reporter_id, *([ticket.filed_by] if ticket.filed_by else []), *co]))
 
 
 async def pending_extension(s: AsyncSession, ticket_id: int) -> Extension | None:

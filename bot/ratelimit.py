@@ -89,10 +89,11 @@ class RateLimiter:
         self._chats.setdefault(chat_id, []).append(slot)
         self._chats[chat_id].sort(key=lambda s: s.at)
 
-    def acquire(self, chat_id: int) -> Slot:
-        """Count a send starting now (the caller has waited for `delay(chat_id)` to be 0)."""
+    def acquire(self, chat_id: int | None) -> Slot:
+        """Count a send starting now (the caller has waited for `delay(chat_id)` to be 0); None: overall only."""
         slot = Slot(self._clock())
-        self._chats.setdefault(chat_id, []).append(slot)
+        if chat_id is not None:
+            self._chats.setdefault(chat_id, []).append(slot)
         self._global.append(slot)
         return slot
 

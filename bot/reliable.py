@@ -61,12 +61,16 @@ class ReliableBot(ExtBot):
             try:
                 if not counted:
                     return await super()._do_post(endpoint, data, **timeouts)
-                async with limited(self._limiter, data["chat_id"]):
+                async with limited(self._limiter, data["chat_id"], edit=endpoint.startswith("edit")):
                     return await super()._do_post(endpoint, data, **timeouts)
             except RetryAfter as exc:
                 wait = retry_after_seconds(exc)
-            except (BadRequest, Forbidden, ChatMigrated, Conflict, InvalidToken):
+            except BadRequest as exc:
+                if endpoint.startswith("edit") and "message is not modified" in str(exc).lower():
+                    return True  # the message already shows this (e.g. our first try went through, its answer lost)
                 raise  # refused for good: retrying would not help (BadRequest is a NetworkError: first)
+            except (Forbidden, ChatMigrated, Conflict, InvalidToken):
+                raise
             except NetworkError as exc:  # 5xx, timeouts, dropped connections
                 failures += 1
                 wait = min(8.0, 0.25 * 2 ** failures) * random.uniform(0.5, 1.0)

@@ -92,7 +92,7 @@ class LocalBot:
         self.processed.add(update.update_id)
 
     # -- driving it, as a person would --------------------------------------------------------
-    async def settle(self, timeout: float = 10.0) -> None:
+    async def settle(self, timeout: float = 30.0) -> None:
         """Wait until every update sent so far is handled and every owed message delivered."""
         def handled() -> bool:
             last = self.double.last_update_id

@@ -98,7 +98,7 @@ class OutboxSender:
     async def _seed_limits(self) -> None:
         now = self._now()
         window = self.limiter.group_window
-        query = select(Outbox.chat_id, Outbox.sent_at).where(Outbox.state == OutboxState.SENT,
+        query = select(Outbox.chat_id, Outbox.sent_at).where(Outbox.state == OutboxState.SENT, Outbox.kind != "card_edit",
                                                              Outbox.sent_at >= now - timedelta(seconds=window))
         async with self._db.read() as s:
             for chat_id, sent_at in (await s.exec(query)).all():

@@ -6,8 +6,23 @@ from dataclasses import dataclass
 
 from sqlmodel import col, or_, select
 
+from bot import queries, texts
+from bot.calls.rules import OPEN as CALL_OPEN
+from bot.workflow.rules import OPEN_STATES
 from storage.db import Database
-from storage.models import Assignment, AssignmentRole, Card, CoReporter, Department, Event, Member, Ticket
+from storage.models import (
+    Assignment,
+    AssignmentRole,
+    Attachment,
+    Call,
+    Card,
+    CoReporter,
+    Department,
+    Event,
+    Member,
+    Role,
+    Ticket,
+)
 
 
 @dataclass
@@ -30,14 +45,15 @@ class Tickets:
             return list(rows.all())
 
     async def view(self, number: str, member: Member) -> TicketView | None:
-        """One ticket with its history, only for its reporter and co-reporters."""
+        """One ticket with its history, for its reporters (and the grid worker who filed it or whose grid it is)."""
         async with self.db.read() as s:
             ticket = (await s.exec(select(Ticket).where(Ticket.number == number))).first()
             if ticket is None:
                 return None
             co = (await s.exec(select(CoReporter).where(CoReporter.ticket_id == ticket.id,
                                                         CoReporter.member_id == member.id))).first()
-            if ticket.reporter_id != member.id and co is None:
+            own_grid = member.role == Role.GRID_WORKER and member.grid_id is not None and member.grid_id == ticket.grid_id
+            if ticket.reporter_id != member.id and ticket.filed_by != member.id and co is None and not own_grid:
                 return None
             lead = (await s.exec(select(Department.name).join(Assignment, Assignment.department_id == Department.id)
                                  .where(Assignment.ticket_id == ticket.id, Assignment.role == AssignmentRole.LEAD)
@@ -46,6 +62,25 @@ class Tickets:
                                                                     onclause=Event.department_id == Department.id)
                                 .where(Event.ticket_id == ticket.id).order_by(col(Event.id)))
             return TicketView(ticket, lead, list(rows.all()))
+
+    async def has_photos(self, draft_id: int) -> bool:
+        async with self.db.read() as s:
+            return (await s.exec(select(Attachment.id).where(Attachment.draft_id == draft_id).limit(1))).first() is not None
+
+    async def open_in_grid(self, grid_id: int) -> tuple[list[tuple[Ticket, str]], list[tuple[Call, str]]]:
+        """A grid's open tickets (with what each waits for and until when) and open calls (with the department)."""
+        async with self.db.read() as s:
+            tickets = (await s.exec(select(Ticket).where(Ticket.grid_id == grid_id,
+                                                         col(Ticket.state).in_(OPEN_STATES))
+                                    .order_by(col(Ticket.id)))).all()
+            labelled = []
+            for t in tickets:
+                lead = await queries.lead_assignment(s, t.id)
+                labelled.append((t, _waiting(t, lead)))
+            calls = (await s.exec(select(Call, Department.name).join(Department, Department.id == Call.department_id)
+                                  .where(Call.grid_id == grid_id, col(Call.state).in_(CALL_OPEN))
+                                  .order_by(col(Call.id)))).all()
+            return labelled, list(calls)
 
     async def consumed(self, request_id: str | None) -> bool:
         """Whether this request (update) already changed some ticket — e.g. it was the answer to a question."""
@@ -67,3 +102,14 @@ class Tickets:
                                        col(Event.actor_id).is_not(None))
                                 .order_by(col(Event.id)).limit(limit))
             return [(text, data["matter"]) for text, data in rows.all() if data.get("matter")]
+
+
+def _waiting(ticket: Ticket, lead: Assignment | None) -> str:
+    """What an open ticket waits for, and until when (for /grid)."""
+    if lead is None or ticket.state in ("received", "returned"):
+        return texts.STATE[ticket.state]
+    if lead.state == "pending" and lead.accept_due:
+        return texts.WAITING.format(what=texts.STAGE["accept"], due=texts.local(lead.accept_due))
+    if lead.arrive_due and not lead.arrived_at:
+        return texts.WAITING.format(what=texts.STAGE["arrive"], due=texts.local(lead.arrive_due))
+    return texts.WAITING.format(what=texts.STAGE["resolve"], due=texts.local(lead.resolve_due))

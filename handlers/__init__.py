@@ -6,7 +6,7 @@ from telegram import Update
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler, MessageHandler, filters
 
 from bot import texts
-from handlers import admin, department, dispatch, resident
+from handlers import admin, calls, department, dispatch, grid, resident
 from handlers.common import Context, on_error
 from handlers.menus import Menus
 
@@ -32,6 +32,8 @@ def register(app: Application) -> None:
     app.add_handler(MessageHandler(filters.UpdateType.EDITED, edited))
     app.add_handler(CommandHandler("help", group_help, filters=filters.ChatType.GROUPS))
     admin.register(app)
+    grid.register(app)
+    calls.register(app)
     resident.register(app)
     department.register(app)
     dispatch.register(app)

@@ -11,8 +11,7 @@ from telegram import Update
 from telegram.ext import Application, CommandHandler, filters
 
 from bot import texts
-from bot.workflow import NotAllowed
-from handlers.common import Context, acting_member, polite, services
+from handlers.common import Context, acting_member, member_with_role, polite, services
 from storage.models import Role
 
 INVITE_HOURS = 72
@@ -24,9 +23,7 @@ GROUP_ROLES = {Role.STAFF: "department", Role.GRID_WORKER: "grid", Role.DISPATCH
 async def invite(update: Update, context: Context) -> None:
     """/invite KIND [CODE]: a one-off deep link for a group binding or a role."""
     svc = services(context)
-    member = await acting_member(update, context)
-    if member.role != Role.ADMIN:
-        raise NotAllowed(texts.ADMIN_ONLY)
+    member = await member_with_role(update, context, Role.ADMIN, texts.ADMIN_ONLY)
     args = context.args or []
     kind = args[0] if args else ""
     code = args[1] if len(args) > 1 else None

@@ -13,6 +13,7 @@ from telegram.error import BadRequest, NetworkError, RetryAfter, TelegramError
 from telegram.ext import ContextTypes
 
 from bot import requests, texts
+from bot.prompts import ATTACH
 from bot.workflow import NotAllowed, NotFound, WorkflowError
 from handlers import keyboard
 from storage.models import Member, PendingInput
@@ -71,6 +72,14 @@ async def acting_member(update: Update, context: Context) -> Member:
     return await services(context).directory.member(user.id, user.full_name)
 
 
+async def member_with_role(update: Update, context: Context, role: str, refusal: str) -> Member:
+    """The acting member, who must have `role` (else NotAllowed with `refusal`: polite, audited)."""
+    member = await acting_member(update, context)
+    if member.role != role:
+        raise NotAllowed(refusal)
+    return member
+
+
 async def acting_for(update: Update, context: Context) -> int | None:
     """The department whose chat this is (its cards' buttons are its own), or None outside department chats."""
     if update.effective_chat.type == "private":
@@ -95,7 +104,7 @@ async def tell(update: Update, text: str) -> None:
         await update.effective_message.reply_text(text)
 
 
-async def ask(update: Update, context: Context, kind: str, question: str, ticket_id: int, placeholder: str,
+async def ask(update: Update, context: Context, kind: str, question: str, ticket_id: int | None, placeholder: str,
               data: dict | None = None) -> None:
     """Ask the person who pressed a button (or wrote) for a text, as a reply (works with group privacy on)."""
     if update.callback_query is not None:
@@ -111,6 +120,27 @@ async def answer_with(update: Update, context: Context, pending: PendingInput, a
     done = await action(pending.ticket_id, await acting_member(update, context), update.effective_message.text or "")
     await services(context).prompts.done(pending.id)
     await update.effective_message.reply_text(done.reply)
+
+
+async def attach(update: Update, context: Context, **values) -> None:
+    """Keep photos or a place for the resident's next text (a stored prompt, so restarts keep it)."""
+    svc = services(context)
+    chat, user = update.effective_chat.id, update.effective_user.id
+    pending = await svc.prompts.attachments(chat, user)
+    data = dict(pending.data) if pending is not None else {}
+    if "photos" in values:
+        values["photos"] = [*data.get("photos", []), *values["photos"]]
+    data.update(values)
+    await svc.prompts.ask(chat, user, ATTACH, data=data)
+
+
+async def take_attachments(update: Update, context: Context) -> dict:
+    svc = services(context)
+    pending = await svc.prompts.attachments(update.effective_chat.id, update.effective_user.id)
+    if pending is None:
+        return {}
+    await svc.prompts.done(pending.id)
+    return {k: pending.data[k] for k in ("photos", "latitude", "longitude") if k in pending.data}
 
 
 def polite(handler: Handler) -> Handler:

@@ -22,7 +22,7 @@ from bot import texts
 from bot.outbox import button
 from bot.workflow import ArrivalRequired, NotAllowed, NotFound, WorkflowError
 from bot.workflow.parsing import parse_extension
-from handlers import keyboard
+from handlers import calls, keyboard
 from handlers.common import (
     Context,
     acting_for,
@@ -119,6 +119,9 @@ async def group_message(update: Update, context: Context) -> None:
     if card is None:
         return
     member = await acting_member(update, context)
+    if card.subject_kind == "call":
+        await calls.note(update, context, card.subject_id)
+        return
     if card.key.startswith("dispatch:"):
         done = await svc.workflow.routing.ask_reporter(card.subject_id, member, message.text)
         await message.reply_text(done.reply)
@@ -153,4 +156,5 @@ async def note_button(update: Update, context: Context) -> None:
 def register(app: Application) -> None:
     app.add_handler(CallbackQueryHandler(card_button, pattern=keyboard.pattern("accept", *ASK)))
     app.add_handler(CallbackQueryHandler(note_button, pattern=keyboard.pattern("relay", "internal")))
-    app.add_handler(MessageHandler(GROUPS & (filters.TEXT | filters.LOCATION) & ~filters.COMMAND, group_message))
+    app.add_handler(MessageHandler(GROUPS & (filters.TEXT | filters.LOCATION | filters.PHOTO) & ~filters.COMMAND,
+                                   group_message))

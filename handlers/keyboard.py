@@ -26,6 +26,11 @@ CODES = {
     "submit": "ok", "other": "alt", "pick": "pick", "human": "hum", "cancel": "x", "join": "join",
     # a reply to a card: relay it to the reporters or keep it internal
     "relay": "nr", "internal": "ni",
+    # 网格呼叫: the grid worker's draft, the department's call card, the caller, the command center
+    "send_call": "sc", "urgency": "urg", "call_department": "cdp",
+    "respond": "rsp", "arrive_call": "car", "resolve_call": "crs",
+    "confirm_arrival": "cfa", "dispute": "dsu", "confirm_done": "cfd", "reject_done": "rjd", "rate_call": "crt",
+    "uphold_arrival": "upa", "reject_arrival": "rja",
 }  # fmt: skip
 ACTIONS = {code: action for action, code in CODES.items()}
 _DATA = re.compile(r"^([a-z]{1,4}):(\d{1,12})(?::([A-Za-z0-9_-]{1,16}))?$")

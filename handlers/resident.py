@@ -17,10 +17,21 @@ from telegram.ext import Application, CallbackQueryHandler, CommandHandler, Mess
 from bot import requests, texts
 from bot.intake import DraftView
 from bot.outbox import button
-from bot.prompts import ATTACH
 from bot.workflow import NotFound, WorkflowError
 from handlers import admin, keyboard
-from handlers.common import Context, acting_member, answer_with, answers, ask, polite, pressed, services, take_answer
+from handlers.common import (
+    Context,
+    acting_member,
+    answer_with,
+    answers,
+    ask,
+    attach,
+    polite,
+    pressed,
+    services,
+    take_answer,
+    take_attachments,
+)
 from storage.models import PendingInput
 
 log = logging.getLogger(__name__)
@@ -98,22 +109,28 @@ async def request_photo(update: Update, context: Context) -> None:
     if message.caption:
         await _draft(update, context, message.caption, photo)
         return
-    await _attach(update, context, photos=[photo])
+    await attach(update, context, photos=[photo])
     await message.reply_text(texts.PHOTO_SAVED)
 
 
 async def request_location(update: Update, context: Context) -> None:
     loc = update.effective_message.location
-    await _attach(update, context, latitude=loc.latitude, longitude=loc.longitude)
+    await attach(update, context, latitude=loc.latitude, longitude=loc.longitude)
     await update.effective_message.reply_text(texts.LOCATION_SAVED.format(lat=loc.latitude, lon=loc.longitude))
 
 
 async def _draft(update: Update, context: Context, text: str, photo: str | None = None) -> None:
-    svc = services(context)
-    attachments = await _take_attachments(update, context)
+    attachments = await take_attachments(update, context)
     if photo:
         attachments["photos"] = [*attachments.get("photos", []), photo]
-    view = await svc.intake.draft(await acting_member(update, context), text, **attachments)
+    await show_draft(update, context, text, **attachments)
+
+
+async def show_draft(update: Update, context: Context, text: str, *, on_behalf_of=None, **attachments) -> None:
+    """What was understood, with 提交 / 换一类 / 取消 (and 加入 for an open duplicate); an emergency warning first."""
+    svc = services(context)
+    view = await svc.intake.draft(await acting_member(update, context), text, on_behalf_of=on_behalf_of,
+                                  **attachments)
     message = update.effective_message
     if view.draft.emergency:
         template = texts.EMERGENCY if view.alerted else texts.EMERGENCY_NO_CENTER
@@ -132,27 +149,6 @@ async def unknown_command(update: Update, context: Context) -> None:
     await update.effective_message.reply_text(texts.UNKNOWN_COMMAND + "\n\n" + texts.HELP[member.role])
 
 
-async def _attach(update: Update, context: Context, **values) -> None:
-    """Keep photos or a place for the resident's next text (a stored prompt, so restarts keep it)."""
-    svc = services(context)
-    chat, user = update.effective_chat.id, update.effective_user.id
-    pending = await svc.prompts.attachments(chat, user)
-    data = dict(pending.data) if pending is not None else {}
-    if "photos" in values:
-        values["photos"] = [*data.get("photos", []), *values["photos"]]
-    data.update(values)
-    await svc.prompts.ask(chat, user, ATTACH, data=data)
-
-
-async def _take_attachments(update: Update, context: Context) -> dict:
-    svc = services(context)
-    pending = await svc.prompts.attachments(update.effective_chat.id, update.effective_user.id)
-    if pending is None:
-        return {}
-    await svc.prompts.done(pending.id)
-    return {k: pending.data[k] for k in ("photos", "latitude", "longitude") if k in pending.data}
-
-
 def render_draft(context: Context, view: DraftView) -> tuple[str, list]:
     svc = services(context)
     d = view.draft
@@ -164,6 +160,8 @@ def render_draft(context: Context, view: DraftView) -> tuple[str, list]:
             cooperate=texts.UNDERSTOOD_COOP.format(names="、".join(coop)) if coop else "", text=d.text)
     else:
         text = texts.NOT_SURE.format(text=d.text)
+    if view.on_behalf_of:
+        text = texts.PROXY_UNDERSTOOD.format(who=view.on_behalf_of) + text
     rows = [[button(f"{texts.BTN_JOIN} {t.number}", "join", d.id, str(t.id))] for t in view.duplicates]
     rows.append([button(texts.BTN_SUBMIT if not view.duplicates else texts.BTN_NEW, "submit", d.id),
                  button(texts.BTN_OTHER, "other", d.id), button(texts.BTN_CANCEL, "cancel", d.id)])

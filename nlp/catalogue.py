@@ -35,7 +35,7 @@ LIMIT_RE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(wd|m|h|d)\s*$", re.IGNORECASE)
 _MATTER_KEYS = frozenset(
     {"code", "name", "category", "lead", "cooperate", "keywords", "clocks", "onsite", "emergency"}
 )
-_DEPT_KEYS = frozenset({"code", "name"})
+_DEPT_KEYS = frozenset({"code", "name", "aliases"})
 #: keyword weights are evidence units of the keyword model; beyond this a typo (30 for 3.0) is likely
 MAX_KEYWORD_WEIGHT = 10.0
 
@@ -46,6 +46,7 @@ class Department:
 
     code: str
     name: str
+    aliases: tuple[str, ...] = ()  # what people call it (城管, 环保, 交警 …): how a grid worker names it in a 呼叫
 
 
 @dataclass(frozen=True)
@@ -165,7 +166,11 @@ def _parse_departments(raw: Any, where: str, problems: list[str]) -> dict[str, D
         if not isinstance(name, str) or not name.strip():
             problems.append(f"{label}: name is missing")
             continue
-        departments[code] = Department(code=code, name=name.strip())
+        aliases = entry.get("aliases", [])
+        if not isinstance(aliases, list) or not all(isinstance(a, str) and a.strip() for a in aliases):
+            problems.append(f"{label}: aliases must be a list of names")
+            continue
+        departments[code] = Department(code=code, name=name.strip(), aliases=tuple(a.strip() for a in aliases))
     return departments
 
 

@@ -104,9 +104,9 @@ class Matter(SQLModel, table=True):
 
 
 class DailyCounter(SQLModel, table=True):
-    """Per-day sequence behind human-readable ticket numbers (20261126-0007)."""
+    """Per-day sequence behind human-readable numbers: tickets 20261126-0007, calls H20261126-0003."""
 
-    day: str = Field(primary_key=True, max_length=8)
+    day: str = Field(primary_key=True, max_length=16)
     last: int = 0
 
 
@@ -116,7 +116,8 @@ class Ticket(SQLModel, table=True):
     number: str = Field(unique=True, index=True, max_length=16)
     state: str = Field(default=TicketState.RECEIVED, max_length=16, index=True)
     reporter_id: int = Field(foreign_key="member.id", index=True)
-    source: str = Field(default=Role.RESIDENT, max_length=16)
+    source: str = Field(default=Role.RESIDENT, max_length=16)  # resident / grid_worker (巡查) / proxy (代办)
+    filed_by: int | None = Field(default=None, foreign_key="member.id")  # the grid worker who filed it (代办)
     grid_id: int | None = Field(default=None, foreign_key="grid.id")
     matter_code: str | None = Field(default=None, foreign_key="matter.code")
     text: str = Field(sa_type=Text)
@@ -168,11 +169,13 @@ class Assignment(SQLModel, table=True):
 
 
 class Event(SQLModel, table=True):
-    """Append-only history of a ticket; written in the same transaction as every change. `request_id` is the
-    update (or web request) that caused it: a replayed update finds its events and changes nothing twice."""
+    """Append-only history of a ticket or a call (网格呼叫); written in the same transaction as every change.
+    `request_id` is the update (or web request) that caused it: a replayed update finds its events and changes
+    nothing twice."""
 
     id: int | None = Field(default=None, primary_key=True)
-    ticket_id: int = Field(foreign_key="ticket.id", index=True)
+    ticket_id: int | None = Field(default=None, foreign_key="ticket.id", index=True)
+    call_id: int | None = Field(default=None, foreign_key="call.id", index=True)
     at: datetime = Field(default_factory=utcnow)
     kind: str = Field(max_length=32)
     actor_id: int | None = Field(default=None, foreign_key="member.id")
@@ -278,6 +281,12 @@ class Draft(SQLModel, table=True):
     status: str = Field(default="open", max_length=16)  # open / submitted / cancelled
     ticket_id: int | None = Field(default=None, foreign_key="ticket.id")
     request_id: str | None = Field(default=None, max_length=40)
+    kind: str = Field(default="request", max_length=16,  # request / call (a grid worker's 呼叫) / proxy (代办)
+                      sa_column_kwargs={"server_default": "request"})
+    department_code: str | None = Field(default=None, max_length=32)  # a call's department
+    urgency: str | None = Field(default=None, max_length=16)  # a call's: urgent / normal
+    on_behalf_of: int | None = Field(default=None, foreign_key="member.id")  # 代办: the resident
+    call_id: int | None = Field(default=None, foreign_key="call.id")  # the call a call draft became
     created_at: datetime = Field(default_factory=utcnow)
 
 
@@ -385,3 +394,61 @@ class Audit(SQLModel, table=True):
     action: str = Field(max_length=64)
     subject: str | None = Field(default=None, max_length=64)
     reason: str = Field(sa_type=Text)
+
+
+class CallState(StrEnum):
+    CALLED = "called"  # 已呼叫: waiting for the department's 响应
+    RESPONDED = "responded"  # 已响应: someone is on the way
+    ARRIVED = "arrived"  # 已报到: on site
+    DISPUTED = "disputed"  # 报到有异议: the caller disputes the arrival; the dispatcher decides
+    RESOLVED = "resolved"  # 已办结: waiting for the caller to confirm (事不完、人不走)
+    CLOSED = "closed"  # 已完成: the caller confirmed; rated (一哨一考核)
+    CANCELLED = "cancelled"  # 已撤回 by the caller before anyone arrived
+
+
+class Call(SQLModel, table=True):
+    """网格呼叫: a grid worker calls a department to the spot; it responds (响应), reports arrival (报到, with its
+    location, checked against the call's place), handles it and the caller confirms and rates the response."""
+
+    __table_args__ = (Index("ix_call_department_state", "department_id", "state"),)
+    id: int | None = Field(default=None, primary_key=True)
+    number: str = Field(unique=True, index=True, max_length=20)
+    state: str = Field(default=CallState.CALLED, max_length=16)
+    caller_id: int = Field(foreign_key="member.id", index=True)
+    grid_id: int | None = Field(default=None, foreign_key="grid.id", index=True)
+    department_id: int = Field(foreign_key="department.id")
+    matter_code: str | None = Field(default=None, foreign_key="matter.code")
+    text: str = Field(sa_type=Text)
+    latitude: float | None = None
+    longitude: float | None = None
+    urgency: str = Field(default="normal", max_length=16)  # urgent / normal
+    respond_due: datetime
+    arrive_due: datetime
+    responded_at: datetime | None = None
+    responder: str | None = Field(default=None, max_length=200)  # who is coming and when, as the department said
+    arrived_at: datetime | None = None
+    arrival_latitude: float | None = None
+    arrival_longitude: float | None = None
+    arrival_distance_m: float | None = None
+    arrival_within_radius: bool | None = None
+    arrival_photo: str | None = Field(default=None, max_length=200)  # evidence when no location could be sent
+    arrival_confirmed: bool | None = None
+    resolved_at: datetime | None = None
+    result: str | None = Field(default=None, sa_type=Text)
+    closed_at: datetime | None = None
+    created_at: datetime = Field(default_factory=utcnow, index=True)
+    updated_at: datetime = Field(default_factory=utcnow)
+
+
+class CallRating(SQLModel, table=True):
+    """一哨一考核: the caller rates the department's response, arrival and handling."""
+
+    __table_args__ = (UniqueConstraint("call_id", "member_id"),)
+    id: int | None = Field(default=None, primary_key=True)
+    call_id: int = Field(foreign_key="call.id", index=True)
+    member_id: int = Field(foreign_key="member.id")
+    speed: str = Field(max_length=16)  # satisfied / basic / dissatisfied
+    arrival: str = Field(max_length=16)
+    outcome: str = Field(max_length=16)
+    comment: str | None = Field(default=None, sa_type=Text)
+    at: datetime = Field(default_factory=utcnow)

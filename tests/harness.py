@@ -156,7 +156,7 @@ class Harness:
             self.double.send_text(user, user, text)
             self.results.sent[serial] = time.monotonic()
             draft = await self._wait(user, lambda m, s=serial: f"（编号{s}）" in (m.get("text") or "")
-                                     and "提交" in str(m.get("reply_markup")))
+                                     and any(b in str(m.get("reply_markup")) for b in ("提交", "仍然新建")))
             if draft is None:
                 continue
             self.results.drafted.add(serial)

@@ -147,3 +147,37 @@ async def test_only_the_reporters_answer_the_callback(sqlite_bot):
         assert "没有权限" in bot.double.callback_answers[-1]["text"], who
         after = await row_counts(bot.svc.db, *CHANGES, Audit)
         assert after[:-1] == before[:-1] and after[-1] == before[-1] + 1, who
+
+
+async def test_every_call_button_refuses_everyone_else(sqlite_bot):
+    """网格呼叫: the department card's 响应 / 报到 are the called department's, 确认到场 / 有异议 the caller's,
+    认可报到 / 要求重新报到 the command center's."""
+    bot = sqlite_bot
+    bot.double.add_user(STRANGER, "陌生人")
+    await bot.locate(GRID_WORKER, 35.9958, 119.4101)
+    await bot.say(GRID_WORKER, "呼叫城管 人民路菜市场门口占道经营")
+    await bot.press(GRID_WORKER, GRID_WORKER, texts.BTN_SEND_CALL)
+    card = bot.last(ZFJ)
+    await bot.press(ZFJ, ZFJ_STAFF, "报到")
+    await bot.locate(ZFJ_STAFF, 36.1, 119.6, chat_id=ZFJ, reply_to=bot.last(ZFJ)["message_id"])
+    arrived = bot.last(GRID_WORKER)
+    await bot.press(GRID_WORKER, GRID_WORKER, "有异议")
+    await bot.say(GRID_WORKER, "没看到人", reply_to=bot.last(GRID_WORKER)["message_id"])
+    dispute = bot.last(CENTER)
+
+    def datas(message):
+        return {b["text"]: b["callback_data"] for row in message["reply_markup"]["inline_keyboard"] for b in row}
+
+    cases = [(ZFJ, card["message_id"], card["reply_markup"]["inline_keyboard"][0][0]["callback_data"], {"department member"}),
+             (GRID_WORKER, arrived["message_id"], datas(arrived)["✅ 确认到场"], {"grid worker"}),
+             (CENTER, dispute["message_id"], datas(dispute)["认可报到"], {"dispatcher", "admin"})]
+    for chat, message_id, data, allowed in cases:
+        for who, person in PEOPLE.items():
+            if who in allowed:
+                continue
+            before = await row_counts(bot.svc.db, *CHANGES, Audit)
+            bot.double.press(chat, message_id, person, data, force=True)
+            await bot.settle()
+            assert CHINESE.search(bot.double.callback_answers[-1]["text"] or ""), (data, who)
+            after = await row_counts(bot.svc.db, *CHANGES, Audit)
+            assert after[:-1] == before[:-1] and after[-1] == before[-1] + 1, (data, who)

@@ -3,6 +3,7 @@ presses answered in time, questions kept apart, a repeated 提交, a sender that
 
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
 
 from sqlalchemy import update
@@ -29,8 +30,16 @@ async def test_updates_stored_but_not_handled_when_the_bot_died_are_handled_at_i
         await double.wait_for(lambda: double.bot_messages(RESIDENT), timeout=10)
         await second.settle()
         assert "我理解您反映的是" in double.bot_messages(RESIDENT)[-1]["text"]
-        async with sqlite_db.read() as s:
-            assert all(row.handled_at for row in (await s.exec(select(InboxUpdate))).all())
+
+        async def all_handled() -> bool:
+            async with sqlite_db.read() as s:
+                return all(row.handled_at for row in (await s.exec(select(InboxUpdate))).all())
+
+        for _ in range(100):  # marked handled right after the handler returns
+            if await all_handled():
+                break
+            await asyncio.sleep(0.05)
+        assert await all_handled()
     finally:
         await second.stop()
 

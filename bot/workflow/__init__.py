@@ -8,12 +8,14 @@ from a handler in one hop (`svc.workflow.department.accept(...)`):
     department   签收, 退回, 报到, 进展, 延期 and its decision, 办结                   (department.py)
     callback     回访, 重办, comments                                              (callback.py)
     sweep        the clocks: 催办, 督办, 领导督办, 回访 questions, 未评价               (sweep.py)
+    calls        网格呼叫: 呼叫, 响应, 报到, 异议, 办结, 确认, 一哨一考核             (bot/calls/)
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from bot import queries, texts
 from bot.calendar import WorkCalendar
@@ -38,6 +40,9 @@ from storage.db import Database
 from storage.models import AssignmentRole, AssignmentState, Member, Ticket, utcnow
 from storage.models import TicketState as S
 
+if TYPE_CHECKING:
+    from bot.calls.actions import CallLimits
+
 __all__ = ["OPEN_STATES", "RULES", "ArrivalRequired", "Done", "IllegalTransition", "NotAllowed", "NotFound",
            "Workflow", "WorkflowError"]
 
@@ -47,13 +52,19 @@ class Workflow:
 
     def __init__(self, db: Database, catalogue: Catalogue, calendar: WorkCalendar,
                  now: Callable[[], datetime] = utcnow, on_commit: Callable[[], None] | None = None,
-                 on_label: Callable[[str, str], None] | None = None, ladder: Ladder = Ladder()) -> None:
+                 on_label: Callable[[str, str], None] | None = None, ladder: Ladder = Ladder(),
+                 call_limits: CallLimits | None = None) -> None:
+        from bot.calls.actions import CallFlow, CallLimits  # calls build on the workflow's parts
+
         self.ctx = Context(db=db, catalogue=catalogue, calendar=calendar, now=now, ladder=ladder,
                            cards=Cards(catalogue), on_commit=on_commit, on_label=on_label)
         self.routing = Routing(self.ctx)
         self.department = DepartmentActions(self.ctx)
         self.callback = Callbacks(self.ctx)
         self.sweep = Sweep(self.ctx, self.callback)
+        self.calls = CallFlow(self.ctx, call_limits or CallLimits())
+        for stage in ("respond", "arrive"):
+            self.sweep.register("call", stage, self.calls.fire)
         self._check = Step(self.ctx)
         self.ops_chat: int | None = None
 

@@ -13,7 +13,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot import clocks, notices, outbox, queries, texts
 from bot.calendar import TZ
-from bot.outbox import to_department
+from bot.outbox import owe, to_department, to_member
 from bot.workflow.base import Step, required
 from bot.workflow.rules import NotFound, WorkflowError
 from storage.models import (
@@ -42,20 +42,25 @@ class Routing(Step):
     async def submit(self, reporter: Member, text: str, *, matter_code: str | None, confidence: float | None = None,
                      emergency: bool = False, photos: Sequence[str] = (), latitude: float | None = None,
                      longitude: float | None = None, candidates: Sequence[str] = (),
-                     grid_id: int | None = None, session: AsyncSession | None = None) -> Ticket:
+                     grid_id: int | None = None, filed_by: Member | None = None,
+                     session: AsyncSession | None = None) -> Ticket:
         """受理: file a ticket; with a matter it is routed at once, without one it waits for a dispatcher."""
         async with self.tx(session) as s:
             now = self.now()
-            ticket = Ticket(number=await self._next_number(s), reporter_id=reporter.id,
-                            source=Role.GRID_WORKER if reporter.role == Role.GRID_WORKER else Role.RESIDENT,
+            source = "proxy" if filed_by else Role.GRID_WORKER if reporter.role == Role.GRID_WORKER else Role.RESIDENT
+            ticket = Ticket(number=await self._next_number(s), reporter_id=reporter.id, source=source,
+                            filed_by=filed_by.id if filed_by else None,
                             grid_id=grid_id if grid_id is not None else reporter.grid_id, text=text,
                             latitude=latitude, longitude=longitude, confidence=confidence,
                             candidates=list(candidates)[:5], emergency=emergency, created_at=now, updated_at=now)
             s.add(ticket)
             await s.flush()
             s.add_all(Attachment(ticket_id=ticket.id, kind="photo", file_id=f, created_at=now) for f in photos)
-            self.event(s, ticket, "submitted", reporter, to_state=S.RECEIVED,
-                       data={"confidence": confidence, "emergency": emergency})
+            self.event(s, ticket, "submitted", filed_by or reporter, to_state=S.RECEIVED,
+                       data={"confidence": confidence, "emergency": emergency, "source": source})
+            if filed_by is not None:  # 代办: the resident hears of it (if they have Telegram), by number
+                owe(s, to_member(reporter.id), texts.N_PROXY_FILED.format(
+                    grid_worker=filed_by.name, number=ticket.number, excerpt=ticket.text[:40]), now)
             if matter_code is None:
                 await self.to_dispatcher(s, ticket, texts.DISPATCH_REASON_LOW)
             elif not await self._route(s, ticket, matter_code, None, "route"):

@@ -55,6 +55,8 @@ class Who(StrEnum):
     ASSIGNED = "assigned"  # staff of any department assigned to the ticket (lead or cooperating)
     COOPERATING = "cooperating"  # staff of a cooperating department (协办)
     REPORTER = "reporter"  # the reporter or a co-reporter (附议) of the ticket
+    CALLER = "caller"  # the grid worker who made the call (网格呼叫)
+    CALLED = "called"  # staff of the department called, acting in its own chat
     ANYONE = "anyone"  # any known person (e.g. joining an open ticket as a co-reporter)
     SYSTEM = "system"  # only the clocks
 
@@ -65,10 +67,12 @@ ROLES: dict[Who, frozenset[str]] = {
     Who.ASSIGNED: frozenset({Role.STAFF}),
     Who.COOPERATING: frozenset({Role.STAFF}),
     Who.REPORTER: frozenset(Role),
+    Who.CALLER: frozenset({Role.GRID_WORKER}),
+    Who.CALLED: frozenset({Role.STAFF}),
     Who.ANYONE: frozenset(Role),
     Who.SYSTEM: frozenset(),
 }
-DEPARTMENT = frozenset({Who.LEAD, Who.ASSIGNED, Who.COOPERATING})
+DEPARTMENT = frozenset({Who.LEAD, Who.ASSIGNED, Who.COOPERATING, Who.CALLED})
 
 
 @dataclass(frozen=True)
@@ -122,18 +126,19 @@ def rule(action: str) -> Rule:
     return RULES[action]
 
 
-def check_state(action: str, state: str, number: str = "") -> str | None:
+def check_state(action: str, state: str, number: str = "", table: dict[str, Rule] = RULES) -> str | None:
     """The state `action` leads to from `state`, or IllegalTransition with a polite reply."""
-    r = RULES[action]
+    r = table[action]
     if state not in r.sources:
+        states = texts.STATE if table is RULES else texts.CALL_STATE
         raise IllegalTransition(texts.ERR_ILLEGAL.format(
-            number=number, state=texts.STATE.get(state, state), action=texts.ACTION[action]))
+            number=number, state=states.get(state, state), action=texts.ACTION[action]))
     return r.target
 
 
-def check_role(action: str, role: str | None) -> None:
+def check_role(action: str, role: str | None, table: dict[str, Rule] = RULES) -> None:
     """NotAllowed unless someone with `role` (None: the clocks) may do `action`."""
-    r = RULES[action]
+    r = table[action]
     if r.who == Who.SYSTEM:
         if role is not None:
             raise NotAllowed(texts.ERR_NOT_ALLOWED)
@@ -143,6 +148,8 @@ def check_role(action: str, role: str | None) -> None:
             raise NotAllowed(texts.NOT_DISPATCHER)
         if r.who in DEPARTMENT:
             raise NotAllowed(texts.NOT_YOUR_DEPARTMENT)
+        if r.who == Who.CALLER:
+            raise NotAllowed(texts.CALL_NOT_CALLER)
         raise NotAllowed(texts.ERR_NOT_ALLOWED)
 
 

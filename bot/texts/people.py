@@ -1,7 +1,5 @@
-"""Every user-visible string, in one module, so wording can be reviewed and changed in one place.
-
-Plain text (no parse_mode): user text is never interpreted as markup, so nothing needs escaping.
-"""
+"""What residents, departments, the command center and admins read: states, buttons, drafts, notices,
+cards, errors, help and command menus."""
 
 from __future__ import annotations
 
@@ -295,6 +293,18 @@ ACTION = {
     "comment": "补充意见",
     "ask_reporter": "向群众提问",
     "answer_dispatcher": "答复",
+    "respond": "响应",
+    "arrive_call": "报到",
+    "confirm_arrival": "确认到场",
+    "dispute": "提出异议",
+    "uphold_arrival": "认可报到",
+    "reject_arrival": "要求重新报到",
+    "call_note": "补充进展",
+    "resolve_call": "办结",
+    "confirm_done": "确认办结",
+    "reject_done": "退回继续处置",
+    "rate_call": "评价",
+    "cancel_call": "撤回呼叫",
 }
 
 
@@ -322,51 +332,3 @@ COMMANDS = {
 SANDBOX_GUEST = "新居民"
 SUPERVISOR_CHAT = "{dept}·分管领导"
 
-# -- clocks, ladder, callback, extensions (issue: clocks that never forget) -----------------------
-STAGE = {"accept": "签收", "arrive": "到场报到", "resolve": "办结", "callback": "回访"}
-LADDER_REMIND = "【催办】工单 {number}（{matter}）{stage}时限 {due} 即将到期，请抓紧办理。"
-LADDER_ESCALATE = "【督办】工单 {number}（{matter}）：【{dept}】已超过{stage}时限（{due}），请督促办理。"
-LADDER_ESCALATE2 = "【领导督办】工单 {number}（{matter}）：【{dept}】{stage}严重超时（时限 {due}），请领导督办。"
-CALLBACK_ASK = "【回访】工单 {number} 已办结。\n办理结果：{result}\n\n请问您反映的问题解决了吗？"
-CALLBACK_ASK_AGAIN = "【回访提醒】工单 {number} 还在等您的评价：问题解决了吗？"
-CALLBACK_SATISFACTION = "工单 {number}：您对办理结果满意吗？"
-CALLBACK_THANKS = "感谢您的评价（{solved}，{satisfaction}）。"
-CALLBACK_REOPENED = "感谢您的反馈（{solved}，{satisfaction}）。工单 {number} 已转回【{dept}】重新办理（重办），我们会继续跟进。"
-CALLBACK_COMMENT = "如有补充意见，请回复本消息（可不填）。"
-CALLBACK_COMMENT_SAVED = "您的意见已记录，谢谢！"
-CALLBACK_CLOSED = "工单 {number} 因未收到评价已关闭（未评价）。如问题仍未解决，请重新反映。"
-CALLBACK_ALREADY = "您已评价过这个工单，谢谢！"
-BTN_SOLVED = "已解决"
-BTN_UNSOLVED = "未解决"
-SATISFACTION = {"satisfied": "满意", "basic": "基本满意", "dissatisfied": "不满意"}
-SOLVED = {True: "已解决", False: "未解决"}
-N_COMMENT_TO_DEPARTMENT = "工单 {number} 群众补充意见：{comment}"
-ASK_ARRIVAL = "{who}，请回复本消息发送现场位置完成报到（📎 → 位置）。"
-ARRIVAL_NEEDS_LOCATION = "报到需要现场位置，请回复上面的提示消息发送位置（📎 → 位置）。"
-DONE_ARRIVE = "已报到。"
-N_ARRIVED = "工单 {number}：【{dept}】工作人员已到达现场。"
-CARD_ARRIVED = "已报到：{at}\n"
-LIMIT_ARRIVE = "到场 {due} 前"
-ASK_EXTENSION = "{who}，请回复本消息填写新的办结期限和理由，例如：12-10 等待配件到货。"
-EXTENSION_BAD = "请按“月-日 理由”填写，例如：12-10 等待配件到货。新期限须晚于当前期限（{due}），且不超过 {days} 天后。"
-EXTENSION_PENDING = "该工单已有待审批的延期申请。"
-DONE_EXTENSION = "延期申请已提交指挥中心审批。"
-EXTENSION_CARD = "【延期申请 {number}】{matter}\n申请部门：{dept}\n现办结期限：{old}\n申请延至：{new}\n理由：{reason}"
-BTN_APPROVE = "批准延期"
-BTN_REFUSE = "不批准"
-EXTENSION_DECIDED = "【延期申请 {number}】{decision}（{who}）"
-EXTENSION_APPROVED = "已批准"
-EXTENSION_REFUSED = "未批准"
-EXTENSION_MOOT = "已失效（工单状态已变化）"
-EXTENSION_OUTCOME = "审批结果：{decision}"
-N_EXTENSION_APPROVED_DEPT = "工单 {number} 延期申请已批准，办结期限延至 {due}。"
-N_EXTENSION_REFUSED_DEPT = "工单 {number} 延期申请未获批准，请按原期限 {due} 办结。"
-N_EXTENSION_RESIDENT = "工单 {number}：经审批，办理期限延长至 {due}。原因：{reason}"
-NO_EXTENSION = "没有待审批的延期申请。"
-ASK_UPHOLD_NOTE = "{who}，请回复本消息填写维持原派单的意见（将转给【{dept}】）。"
-RESOLVE_NEEDS_ARRIVAL = ("本事项须到场处置：请先点“报到”发送现场位置。"
-                         "如确实无需到场（例如电话已解决），请回复本消息说明原因，记录在案后即可办结。")
-WAIVE_REASON_EMPTY = "请填写未到场的原因。"
-NO_ARRIVAL_NEEDED = "该工单无需说明未到场原因。"
-DONE_WAIVED = "未到场原因已记录，现在可以点“办结”。"
-ASK_WAIVER = "{who}，工单 {number} 须到场处置。已到场请点“报到”；确实无需到场请回复本消息说明原因（将记录在案）。"
