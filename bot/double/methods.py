@@ -159,6 +159,46 @@ class BotApiMethods:
         content["document"] = self._file_view(record, "file_name", "mime_type")
         return self._bot_message(chat_id, params, content)
 
+    async def _api_sendMediaGroup(self, params: JSON) -> list[JSON]:
+        """An album: 2-10 photos or videos, stored as messages sharing a media_group_id."""
+        chat_id = self._target_chat(params)
+        media = params.get("media")
+        if not isinstance(media, list) or not 2 <= len(media) <= 10:
+            raise _bad("wrong number of media in the album: must be 2-10")
+        group = str(next(self._ids))
+        sent = []
+        for item in media:
+            if not isinstance(item, dict) or item.get("type") not in ("photo", "video", "document", "audio"):
+                raise _bad("can't parse InputMedia: media type is invalid")
+            record = self._input_file(item.get("media"), item["type"])
+            content = self._formatted(item, "caption", CAPTION_LIMIT) | {"media_group_id": group}
+            content[item["type"]] = (self._photo_sizes(record) if item["type"] == "photo"
+                                     else self._file_view(record, "file_name", "mime_type"))
+            sent.append(self._bot_message(chat_id, params, content))
+        return sent
+
+    async def _api_sendVoice(self, params: JSON) -> JSON:
+        chat_id = self._target_chat(params)
+        self._require(params, "voice")
+        content = self._formatted(params, "caption", CAPTION_LIMIT)
+        content["voice"] = self._file_view(self._input_file(params["voice"], "voice"), "mime_type") | {"duration": 3}
+        return self._bot_message(chat_id, params, content)
+
+    async def _api_sendVideo(self, params: JSON) -> JSON:
+        chat_id = self._target_chat(params)
+        self._require(params, "video")
+        content = self._formatted(params, "caption", CAPTION_LIMIT)
+        content["video"] = self._file_view(self._input_file(params["video"], "video"), "mime_type") | {
+            "duration": 5, "width": 640, "height": 480}
+        return self._bot_message(chat_id, params, content)
+
+    async def _api_sendVenue(self, params: JSON) -> JSON:
+        chat_id = self._target_chat(params)
+        self._require(params, "latitude", "longitude", "title", "address")
+        location = {"latitude": params["latitude"], "longitude": params["longitude"]}
+        venue = {"location": location, "title": str(params["title"]), "address": str(params["address"])}
+        return self._bot_message(chat_id, params, {"venue": venue, "location": location})
+
     async def _api_sendLocation(self, params: JSON) -> JSON:
         chat_id = self._target_chat(params)
         self._require(params, "latitude", "longitude")
