@@ -30,6 +30,7 @@ from bot.config import Settings
 from bot.directory import Directory, sync_catalogue
 from bot.inbox import Inbox
 from bot.intake import Intake
+from bot.media import Archiver
 from bot.polling import Handler, Poller
 from bot.prompts import Prompts
 from bot.ratelimit import RateLimiter
@@ -95,16 +96,18 @@ async def build_services(settings: Settings, *, now: Callable[[], datetime] = ut
                              urgent_arrive=settings.call_urgent_arrive, respond=settings.call_respond,
                              arrive=settings.call_arrive)
     workflow = Workflow(db, catalogue, calendar, now=now, ladder=ladder, call_limits=call_limits,
+                        dispatch_limit=settings.dispatch_limit,
                         on_commit=lambda: holder[0].wake_sender() if holder else None, on_label=classifier.learn)
     tickets = Tickets(db)
+    directory = Directory(db)
     classifier.learn_many(await tickets.labelled_history())
     svc = Services(
         settings=settings, db=db, catalogue=catalogue, classifier=classifier, calendar=calendar, workflow=workflow,
-        directory=Directory(db), tickets=tickets, prompts=Prompts(db, now), inbox=Inbox(db),
+        directory=directory, tickets=tickets, prompts=Prompts(db, now), inbox=Inbox(db),
         audit=AuditLog(db, now),
         call_intake=CallIntake(db, workflow, classifier, catalogue, settings.confidence_threshold),
         intake=Intake(db, workflow, classifier, catalogue, settings.confidence_threshold,
-                      timedelta(days=settings.duplicate_window_days)))
+                      timedelta(days=settings.duplicate_window_days), directory))
     workflow.ops_chat = settings.ops_chat_id
     holder.append(svc)
     return svc
@@ -159,8 +162,10 @@ async def start(app: Application, *, poll_timeout: int = 10, sweep_seconds: floa
     await svc.sender.resume_own_claims()
     svc.tasks.append(asyncio.create_task(svc.sender.run(), name="outbox"))
     if sweep_seconds is not None:
+        archiver = Archiver(svc.db, sender_bot, svc.settings.media_dir, svc.settings.media_max_mb * 2**20) \
+            if svc.settings.media_dir else None
         svc.clocks = ClockDriver(svc.workflow, svc.db, sweep_seconds,
-                                 retention=timedelta(days=svc.settings.retention_days))
+                                 retention=timedelta(days=svc.settings.retention_days), archiver=archiver)
         svc.clocks.start()
     await app.start()
     svc.handler = Handler(app, svc.inbox, svc.workflow.now)

@@ -36,8 +36,18 @@ class _Shared:
 
     lead: str
     cooperate: list[str]
-    grid: str
-    photos: int
+    grid: str  # its name, and how it was found
+    photos: int  # the request's photos
+    recording: str | None  # a voice note or video the request came as
+    result_photos: int  # 处置后照片
+
+    @property
+    def evidence(self) -> str:
+        """The lines saying what came before the card (photos, a recording)."""
+        line = texts.CARD_PHOTOS.format(n=self.photos) if self.photos else ""
+        if self.recording:
+            line += texts.CARD_RECORDING.format(what=texts.RECORDING[self.recording])
+        return line
 
 
 class CardBoard:
@@ -112,8 +122,13 @@ class Cards(CardBoard):
             col(Department.id).in_([x.department_id for x in live])))).all()}
         lead = next((names[x.department_id] for x in live if x.role == AssignmentRole.LEAD), "")
         coop = list(dict.fromkeys(names[x.department_id] for x in live if x.role == AssignmentRole.COOPERATE))
-        return _Shared(lead, coop, await queries.grid_name(s, ticket.grid_id),
-                       len(await queries.attachments(s, ticket.id)))
+        evidence = await queries.attachments(s, ticket.id)
+        grid = await queries.grid_name(s, ticket.grid_id)
+        if ticket.grid_id is not None and ticket.grid_source in texts.GRID_SOURCE:
+            grid += texts.GRID_SOURCE[ticket.grid_source]
+        return _Shared(lead, coop, grid, sum(a.kind == "photo" for a in evidence),
+                       next((a.kind for a in evidence if a.kind in texts.RECORDING), None),
+                       len(await queries.attachments(s, ticket.id, purpose="result")))
 
     async def _department(self, s: AsyncSession, ticket: Ticket, a: Assignment, data: dict,
                           shared: _Shared) -> tuple[str, list[list[Button]]]:
@@ -126,8 +141,7 @@ class Cards(CardBoard):
         extra = ""
         if a.role == AssignmentRole.COOPERATE:
             extra += texts.CARD_ROLE_COOP
-        if shared.photos:
-            extra += texts.CARD_PHOTOS.format(n=shared.photos)
+        extra += shared.evidence
         if ticket.latitude is not None:
             extra += texts.CARD_LOCATION.format(lat=ticket.latitude, lon=ticket.longitude)
         if data.get("note") and a.state != AssignmentState.WITHDRAWN and ticket.state not in DONE_STATES:
@@ -136,6 +150,8 @@ class Cards(CardBoard):
             extra += texts.CARD_ARRIVED.format(at=texts.local(a.arrived_at))
         if ticket.result and a.state != AssignmentState.WITHDRAWN:
             extra += texts.CARD_RESULT.format(result=ticket.result)
+            if shared.result_photos:
+                extra += texts.CARD_RESULT_PHOTOS.format(n=shared.result_photos)
         text = texts.CARD.format(
             urgent=texts.CARD_URGENT if ticket.emergency else "", number=ticket.number, state=state,
             matter=f"{matter.name}（{matter.code}）", lead=lead,
@@ -177,7 +193,7 @@ class Cards(CardBoard):
         talk = await self._conversation(s, ticket, card)
         text = texts.DISPATCH_CARD.format(
             urgent=texts.CARD_URGENT if ticket.emergency else "", number=ticket.number, text=ticket.text,
-            grid=shared.grid, reason=card.data.get("reason", ""), suggestion=suggestion,
+            grid=shared.grid, evidence=shared.evidence, reason=card.data.get("reason", ""), suggestion=suggestion,
             talk=talk)
         if not live:
             return text + "\n" + await self._dispatch_outcome(s, ticket, card), []

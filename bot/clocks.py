@@ -4,7 +4,7 @@ The table is the source of truth; APScheduler only drives the sweep (bot/workflo
 each exactly once (on PostgreSQL with FOR UPDATE SKIP LOCKED, so several bot processes can sweep; SQLite
 means one process). A bot that was down fires what fell due meanwhile, in due order, on its first sweep.
 
-Ladder of a stage (签收 accept, 到场 arrive, 办结 resolve), from its start to its deadline:
+Ladder of a stage (分派 dispatch, 签收 accept, 到场 arrive, 办结 resolve), from its start to its deadline:
     remind (催办, to the department)  at `remind_share` of the limit
     escalate (督办, to the command center and the department's supervisor)  at the deadline
     escalate2 (领导督办, to the leadership chat)  a further `escalate2_after` of the limit later
@@ -25,7 +25,7 @@ from bot.calendar import WorkCalendar
 from bot.config import Settings
 from storage.models import Timer
 
-STAGES = ("accept", "arrive", "resolve")
+STAGES = ("dispatch", "accept", "arrive", "resolve")  # dispatch: waiting in the command center for 派单
 REMIND, ESCALATE, ESCALATE2 = "remind", "escalate", "escalate2"
 ASK, ASK_AGAIN, CLOSE = "ask", "ask_again", "close"
 

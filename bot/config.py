@@ -47,6 +47,9 @@ class Settings:
     call_urgent_arrive: str = "30m"
     call_respond: str = "1h"
     call_arrive: str = "4h"  # a normal call of a matter without an arrival clock
+    dispatch_limit: str = "2h"  # a ticket waiting in the command center (unclear, returned, a voice note)
+    media_dir: Path | None = None  # keep the county's own copies of photos and recordings here
+    media_max_mb: int = 2048
     instance: str = ""  # this process's name for its outbox leases (default: host name)
 
     @property
@@ -148,6 +151,9 @@ def load_settings(env: dict[str, str] | None = None, dotenv: Path | None = ROOT 
         call_urgent_arrive=limit("GRIDBOT_CALL_URGENT_ARRIVE", Settings.call_urgent_arrive),
         call_respond=limit("GRIDBOT_CALL_RESPOND", Settings.call_respond),
         call_arrive=limit("GRIDBOT_CALL_ARRIVE", Settings.call_arrive),
+        dispatch_limit=limit("GRIDBOT_DISPATCH_LIMIT", Settings.dispatch_limit),
+        media_dir=Path(get("GRIDBOT_MEDIA_DIR")) if get("GRIDBOT_MEDIA_DIR") else None,
+        media_max_mb=number("GRIDBOT_MEDIA_MAX_MB", Settings.media_max_mb, int, 1, 10_000_000),
         instance=get("GRIDBOT_INSTANCE") or socket.gethostname()[:40],
     )
 

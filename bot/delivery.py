@@ -134,10 +134,17 @@ class Attempt:
         if media.get("voice"):
             async with self._slot(chat_id):
                 await self._bot.send_voice(chat_id, media["voice"])
-        if media.get("location"):
-            latitude, longitude = media["location"][:2]
+        if media.get("video"):
             async with self._slot(chat_id):
-                await self._bot.send_location(chat_id, latitude=latitude, longitude=longitude)
+                await self._bot.send_video(chat_id, media["video"])
+        if media.get("location"):
+            latitude, longitude, *named = media["location"]
+            async with self._slot(chat_id):
+                if len(named) == 2:
+                    await self._bot.send_venue(chat_id, latitude=latitude, longitude=longitude, title=named[0],
+                                               address=named[1])
+                else:
+                    await self._bot.send_location(chat_id, latitude=latitude, longitude=longitude)
 
     def _slot(self, chat_id: int):
         return limited(self._limiter, chat_id)

@@ -39,12 +39,26 @@ class Transcript:
             chat = chats.get(change["chat_id"], str(change["chat_id"]))
             who = texts.BOT_NAME if change["from_bot"] else users.get(m["from"]["id"], str(m["from"]["id"]))
             edited = "（更新）" if "edit_date" in m else ""
-            body = (m.get("text") or m.get("caption") or "").replace("\n", "\n      ")
+            body = (_media(m) + (m.get("text") or m.get("caption") or "")).replace("\n", "\n      ")
             self.out.write(f"\n[{chat}] {who}{edited}:\n      {body}\n")
             buttons = [b["text"] for row in (m.get("reply_markup") or {}).get("inline_keyboard", []) for b in row]
             if buttons:
                 self.out.write("      " + " ".join(f"[{b}]" for b in buttons) + "\n")
         self.out.flush()
+
+
+def _media(m: dict) -> str:
+    """What a chat shows besides text: [照片], [语音 8秒], [地点 …], [位置]."""
+    if m.get("venue"):
+        return f"[地点：{m['venue']['title']}] "
+    if m.get("location"):
+        return "[位置] "
+    if m.get("photo"):
+        return "[照片] "
+    for kind, label in (("voice", "语音"), ("video", "视频")):
+        if m.get(kind):
+            return f"[{label} {m[kind].get('duration', '?')}秒] "
+    return ""
 
 
 async def play(settings: Settings | None = None) -> int:
@@ -67,7 +81,8 @@ async def _script(local: LocalBot, t: Transcript) -> int:
         await action
         t.flush()
 
-    await step("居民发来一句话", local.say(RESIDENT, "我家楼下有人私搭乱建，在院子里加盖了一个大棚子，占了消防通道"))
+    await step("居民拍照反映（照片＋一句话）",
+               local.photo(RESIDENT, "我家楼下有人私搭乱建，在院子里加盖了一个大棚子，占了消防通道"))
     await step("居民确认提交", local.press(RESIDENT, RESIDENT, texts.BTN_SUBMIT))
     number = local.find(RESIDENT, "工单号：")["text"].split("工单号：")[1].split()[0]
     lead_chat = _lead_card_chat(local, number)
@@ -86,8 +101,9 @@ async def _script(local: LocalBot, t: Transcript) -> int:
                                              reply_to=local.last(lead_chat)["message_id"]))
     await step("部门办结", local.press(lead_chat, staff_id, texts.CARD_BUTTON["resolve"], message_id=card["message_id"]))
     prompt = local.last(lead_chat)
-    await step("部门填写办理结果", local.say(staff_id, "违建棚子已拆除，消防通道已恢复畅通", chat_id=lead_chat,
-                                           reply_to=prompt["message_id"]))
+    await step("部门回复处置后照片和办理结果（本事项办结须附照片）",
+               local.photo(staff_id, "违建棚子已拆除，消防通道已恢复畅通", chat_id=lead_chat,
+                           reply_to=prompt["message_id"]))
     await step("居民查看工单", local.say(RESIDENT, f"/t {number}"))
     ok = "已办结" in "".join(local.texts(RESIDENT))
     t.out.write(f"\n{'✔ 全流程完成' if ok else '✘ 流程未完成'}：工单 {number}\n")

@@ -141,7 +141,7 @@ async def sync_catalogue(s: AsyncSession, catalogue: Catalogue) -> None:
         row = existing.pop(code, None) or Matter(code=code, name=m.name, lead=m.lead)
         row.name, row.category1, row.category2, row.lead = m.name, m.category1, m.category2, m.lead
         row.cooperate, row.clocks = list(m.cooperate), dict(m.clocks)
-        row.onsite, row.emergency, row.active = m.onsite, m.emergency, True
+        row.onsite, row.emergency, row.result_photo, row.active = m.onsite, m.emergency, m.result_photo, True
         s.add(row)
     for row in existing.values():
         row.active = False
@@ -199,6 +199,13 @@ class Directory:
     async def known_member(self, telegram_id: int) -> Member | None:
         async with self.db.session() as s:
             return await member_by_telegram(s, telegram_id)
+
+    async def grids_by_code(self) -> dict[str, Grid]:
+        async with self.db.read() as s:
+            return {g.code: g for g in (await s.exec(select(Grid).order_by(col(Grid.code)))).all()}
+
+    async def grid_map(self):  # the county's grid map: none drawn yet (bot/countymap.py)
+        return None
 
     async def grid_label(self, grid_id: int | None) -> str:
         from bot import queries

@@ -16,11 +16,12 @@ from storage.models import Department, Ticket
 
 
 async def reporters(s: AsyncSession, ticket: Ticket, text: str, now: datetime, *, kind: str = "notice",
-                    buttons: list[list[Button]] | None = None, skip: frozenset[int] = frozenset()) -> None:
-    """The reporter and every co-reporter (附议), except the members in `skip`."""
+                    buttons: list[list[Button]] | None = None, skip: frozenset[int] = frozenset(),
+                    media: dict | None = None) -> None:
+    """The reporter and every co-reporter (附议), except the members in `skip`; `media` goes before the text."""
     for member_id in await queries.reporters(s, ticket):
         if member_id not in skip:
-            owe(s, to_member(member_id), text, now, kind=kind, ticket_id=ticket.id, buttons=buttons)
+            owe(s, to_member(member_id), text, now, kind=kind, ticket_id=ticket.id, buttons=buttons, media=media)
 
 
 def department(s: AsyncSession, dept: Department, text: str, now: datetime, ticket: Ticket | None = None) -> None:

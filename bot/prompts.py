@@ -15,6 +15,8 @@ from storage.models import Member, Outbox, PendingInput, utcnow
 
 TTL = timedelta(hours=24)
 ATTACH = "attach"  # photos / a place waiting for the resident's next text: one per chat, replaced, not stacked
+ALBUM = "album"  # the album last answered in this chat (one reply per album, not one per photo)
+NOT_QUESTIONS = (ATTACH, ALBUM)
 
 
 class Prompts:
@@ -58,7 +60,8 @@ class Prompts:
         since = self.now() - TTL
         async with self.db.read() as s:
             rows = await s.exec(select(PendingInput).where(
-                PendingInput.chat_id == chat_id, PendingInput.user_id == user_id, PendingInput.kind != ATTACH,
+                PendingInput.chat_id == chat_id, PendingInput.user_id == user_id,
+                col(PendingInput.kind).not_in(NOT_QUESTIONS),
                 PendingInput.created_at >= since).order_by(col(PendingInput.id).desc()))
             return list(rows.all())
 
@@ -70,6 +73,28 @@ class Prompts:
     async def get(self, prompt_id: int) -> PendingInput | None:
         async with self.db.read() as s:
             return await s.get(PendingInput, prompt_id)
+
+    async def keep(self, prompt_id: int, data: dict) -> None:
+        """Keep more with an open question (photos sent before the words of the answer)."""
+        async with self.db.session() as s:
+            prompt = await s.get(PendingInput, prompt_id)
+            if prompt is not None:
+                prompt.data = {**prompt.data, **data}
+                s.add(prompt)
+
+    async def first_of_album(self, chat_id: int, user_id: int, album: str) -> bool:
+        """Whether this is the first photo of the album seen here (its others get no reply of their own)."""
+        async with self.db.session() as s:
+            row = (await s.exec(select(PendingInput).where(PendingInput.chat_id == chat_id,
+                                                           PendingInput.user_id == user_id,
+                                                           PendingInput.kind == ALBUM))).first()
+            if row is not None and row.data.get("album") == album:
+                return False
+            if row is not None:
+                await s.delete(row)
+            s.add(PendingInput(chat_id=chat_id, user_id=user_id, kind=ALBUM, data={"album": album},
+                               created_at=self.now()))
+            return True
 
     async def done(self, prompt_id: int) -> None:
         async with self.db.session() as s:

@@ -113,6 +113,12 @@ class LocalBot:
         await self.settle()
         return message
 
+    async def photo(self, user_id: int, caption: str | None = None, chat_id: int | None = None,
+                    reply_to: int | None = None) -> dict:
+        message = self.double.send_photo(chat_id or user_id, user_id, caption, reply_to_message_id=reply_to)
+        await self.settle()
+        return message
+
     async def press(self, chat_id: int, user_id: int, label: str, message_id: int | None = None) -> None:
         self.double.press_button(chat_id, user_id, label, message_id=message_id)
         await self.settle()

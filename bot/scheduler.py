@@ -1,4 +1,4 @@
-"""APScheduler drives the clock sweep and the pruning; the due times themselves live in the `timer` table.
+"""APScheduler drives the clock sweep, the pruning and the media archive; the due times themselves live in the `timer` table.
 
 The sweep runs at start (so what fell due while the bot was down fires once, in order) and then every
 `interval` seconds. misfire_grace_time=None and coalesce: a late or missed run is simply run once.
@@ -13,17 +13,20 @@ from datetime import UTC, datetime, timedelta
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from bot import retention
+from bot.media import Archiver
 from bot.workflow import Workflow
 from storage.db import Database
 
 log = logging.getLogger(__name__)
 SWEEP_SECONDS = 30
 PRUNE_HOURS = 6
+ARCHIVE_MINUTES = 5
 
 
 class ClockDriver:
     def __init__(self, workflow: Workflow, db: Database, interval: float = SWEEP_SECONDS,
-                 retention: timedelta = timedelta(days=30)) -> None:
+                 retention: timedelta = timedelta(days=30), archiver: Archiver | None = None) -> None:
+        self.archiver = archiver
         self.workflow = workflow
         self.db = db
         self.interval = interval
@@ -37,6 +40,9 @@ class ClockDriver:
         self._scheduler.add_job(self.sweep, "interval", seconds=self.interval, id="sweep", next_run_time=now, **common)
         self._scheduler.add_job(self.prune, "interval", hours=PRUNE_HOURS, id="prune",
                                 next_run_time=now + timedelta(minutes=1), **common)
+        if self.archiver is not None:
+            self._scheduler.add_job(self.archive, "interval", minutes=ARCHIVE_MINUTES, id="archive",
+                                    next_run_time=now + timedelta(seconds=30), **common)
         self._scheduler.start()
 
     async def sweep(self) -> None:
@@ -49,6 +55,11 @@ class ClockDriver:
         gone = await retention.prune(self.db, self.workflow.now() - self.retention)
         if any(gone.values()):
             log.info("pruned %s", gone)
+
+    async def archive(self) -> None:
+        copied = await self.archiver.run()
+        if copied:
+            log.info("archived %d attachment(s)", copied)
 
     async def stop(self) -> None:
         """Stop scheduling, then wait for a sweep under way (it must finish before the database closes)."""

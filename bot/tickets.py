@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from sqlmodel import col, or_, select
 
@@ -30,6 +30,8 @@ class TicketView:
     ticket: Ticket
     lead: str | None
     events: list[tuple[Event, str | None]]  # event, department name
+    photos: list[str] = field(default_factory=list)  # the request's photos (file ids)
+    result_photos: list[str] = field(default_factory=list)  # 处置后照片
 
 
 class Tickets:
@@ -61,7 +63,12 @@ class Tickets:
             rows = await s.exec(select(Event, Department.name).join(Department, isouter=True,
                                                                     onclause=Event.department_id == Department.id)
                                 .where(Event.ticket_id == ticket.id).order_by(col(Event.id)))
-            return TicketView(ticket, lead, list(rows.all()))
+            evidence = (await s.exec(select(Attachment).where(Attachment.ticket_id == ticket.id,
+                                                              Attachment.kind == "photo")
+                                     .order_by(col(Attachment.id)))).all()
+            return TicketView(ticket, lead, list(rows.all()),
+                              [a.file_id for a in evidence if a.purpose == "request"],
+                              [a.file_id for a in evidence if a.purpose == "result"])
 
     async def has_photos(self, draft_id: int) -> bool:
         async with self.db.read() as s:

@@ -6,7 +6,7 @@ from telegram import Update
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler, MessageHandler, filters
 
 from bot import texts
-from handlers import admin, calls, department, dispatch, grid, resident
+from handlers import admin, calls, department, dispatch, grid, media, places, resident
 from handlers.common import Context, on_error
 from handlers.menus import Menus
 
@@ -17,8 +17,9 @@ async def stale_button(update: Update, context: Context) -> None:
 
 
 async def edited(update: Update, context: Context) -> None:
-    """An edit of a message already sent changes nothing (a request was understood as first written)."""
-    if update.effective_chat.type == "private":
+    """An edit of a message already sent changes nothing (a request was understood as first written). A live
+    location moving is an edit too: silently ignored."""
+    if update.effective_chat.type == "private" and update.effective_message.location is None:
         await update.effective_message.reply_text(texts.EDITED_IGNORED)
 
 
@@ -37,6 +38,9 @@ def register(app: Application) -> None:
     resident.register(app)
     department.register(app)
     dispatch.register(app)
+    places.register(app)
     resident.register_fallbacks(app)
+    media.register_fallbacks(app)
+    app.add_handler(MessageHandler(filters.ChatType.PRIVATE, resident.unsupported))
     app.add_handler(CallbackQueryHandler(stale_button))
     app.add_error_handler(on_error)

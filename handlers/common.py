@@ -129,7 +129,7 @@ async def attach(update: Update, context: Context, **values) -> None:
     pending = await svc.prompts.attachments(chat, user)
     data = dict(pending.data) if pending is not None else {}
     if "photos" in values:
-        values["photos"] = [*data.get("photos", []), *values["photos"]]
+        values["photos"] = list(dict.fromkeys([*data.get("photos", []), *values["photos"]]))  # replays: once
     data.update(values)
     await svc.prompts.ask(chat, user, ATTACH, data=data)
 

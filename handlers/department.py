@@ -3,7 +3,8 @@
     [签收]     ─▶ workflow.department.accept
     [退回]     ─▶ ask for a reason (ForceReply) ─▶ reply ─▶ department.return_  (goes to the dispatcher)
     [报到]     ─▶ ask for the location          ─▶ location reply ─▶ department.arrive
-    [办结]     ─▶ ask for the result            ─▶ reply ─▶ department.resolve (the resident is told)
+    [办结]     ─▶ ask for the result            ─▶ reply (text, or photos + caption) ─▶ department.resolve
+               (the resident is told, with the 处置后照片; matters marked result_photo require one)
                (on-site matter, no 报到 yet: ask why nobody went ─▶ department.waive_arrival, recorded)
     [申请延期] ─▶ ask for date and reason        ─▶ reply ─▶ department.request_extension (dispatcher decides)
     reply to the card ─▶ shown back with [转告群众] / [仅内部备注] ─▶ department.add_note
@@ -70,14 +71,34 @@ async def card_button(update: Update, context: Context) -> None:
 
 
 @answers("return")
-@answers("resolve")
 @answers("waive_arrival")
 async def answer_text(update: Update, context: Context, pending: PendingInput) -> None:
     """退回理由 → return_; 办结结果 → resolve; 未到场原因 → waive_arrival (acting for this chat's department)."""
     department = services(context).workflow.department
-    act = {"return": department.return_, "resolve": department.resolve,
-           "waive_arrival": department.waive_arrival}[pending.kind]
+    act = {"return": department.return_, "waive_arrival": department.waive_arrival}[pending.kind]
     await answer_with(update, context, pending, functools.partial(act, acting_for=await acting_for(update, context)))
+
+
+@answers("resolve")
+async def answer_result(update: Update, context: Context, pending: PendingInput) -> None:
+    """办结结果: text, or photos with the result in their caption (处置后照片). Photos without words are kept
+    with the question until the result is written."""
+    message, svc = update.effective_message, services(context)
+    photos = list(pending.data.get("photos", []))
+    if message.photo:
+        photos = list(dict.fromkeys([*photos, message.photo[-1].file_id]))
+    result = (message.caption if message.photo else message.text) or ""
+    if message.photo and not result.strip():
+        album = message.media_group_id
+        await svc.prompts.keep(pending.id, {"photos": photos, "album": album})
+        if album is None or pending.data.get("album") != album:  # once per album
+            await message.reply_text(texts.RESULT_PHOTO_KEPT.format(n=len(photos)))
+        return
+    done = await svc.workflow.department.resolve(
+        pending.ticket_id, await acting_member(update, context), result,
+        acting_for=await acting_for(update, context), photos=photos, media_group_id=message.media_group_id)
+    await svc.prompts.done(pending.id)
+    await message.reply_text(done.reply)
 
 
 @answers("extend")
@@ -112,6 +133,9 @@ async def group_message(update: Update, context: Context) -> None:
     if await take_answer(update, context):
         return
     message = update.effective_message
+    if message.photo:
+        await _photo(update, context)
+        return
     if message.reply_to_message is None or not message.text:
         return  # ordinary group chatter
     svc = services(context)
@@ -133,6 +157,26 @@ async def group_message(update: Update, context: Context) -> None:
                                    prompt_message_id=message.message_id, data={"text": message.text[:3000]})
     rows = [[button(texts.BTN_RELAY, "relay", prompt.id), button(texts.BTN_INTERNAL, "internal", prompt.id)]]
     await message.reply_text(texts.NOTE_CONFIRM.format(text=message.text[:500]), reply_markup=keyboard.inline(rows))
+
+
+async def _photo(update: Update, context: Context) -> None:
+    """A photo that answers no question: the rest of an album a 办结 came with; sent in reply to the bot (a
+    card), a word on how to send 处置后照片. Nothing changes."""
+    svc, message = services(context), update.effective_message
+    department = await acting_for(update, context)
+    if not department:
+        return  # not a department's group
+    member = await acting_member(update, context)
+    if message.media_group_id and await svc.workflow.department.add_result_photo(
+            member, message.media_group_id, message.photo[-1].file_id, acting_for=department):
+        return
+    replied = message.reply_to_message
+    if replied is None or replied.from_user is None or replied.from_user.id != context.bot.id:
+        return  # photos the staff share among themselves (a bot that sees all group messages sees those too)
+    if message.media_group_id and not await svc.prompts.first_of_album(update.effective_chat.id,
+                                                                      update.effective_user.id, message.media_group_id):
+        return  # the hint went with the album's first photo
+    await message.reply_text(texts.GROUP_PHOTO_HINT)
 
 
 @polite

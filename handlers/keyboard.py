@@ -24,6 +24,8 @@ CODES = {
     "solved": "cb", "satisfaction": "sat",
     # drafts
     "submit": "ok", "other": "alt", "pick": "pick", "human": "hum", "cancel": "x", "join": "join",
+    # where a draft is: the grid, a township's grids (page), back to the townships
+    "grid": "gr", "township": "tw", "places": "pl",
     # a reply to a card: relay it to the reporters or keep it internal
     "relay": "nr", "internal": "ni",
     # 网格呼叫: the grid worker's draft, the department's call card, the caller, the command center

@@ -1,7 +1,7 @@
 """Residents (and grid workers) in their private chat with the bot: write a request, follow tickets, answer
 the bot's questions.
 
-    text/photo/location ─▶ draft shown back ─▶ 提交 ─▶ ticket number
+    text (photos, place: handlers/media.py) ─▶ draft shown back (and where? handlers/places.py) ─▶ 提交 ─▶ number
                                   │  换一类 ─▶ pick a matter / 交给人工分派
                                   └─ 取消
 """
@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 
-from telegram import Update
+from telegram import InputMediaPhoto, Update
 from telegram.error import TelegramError
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler, MessageHandler, filters
 
@@ -18,14 +18,13 @@ from bot import requests, texts
 from bot.intake import DraftView
 from bot.outbox import button
 from bot.workflow import NotFound, WorkflowError
-from handlers import admin, keyboard
+from handlers import admin, keyboard, places
 from handlers.common import (
     Context,
     acting_member,
     answer_with,
     answers,
     ask,
-    attach,
     polite,
     pressed,
     services,
@@ -89,6 +88,20 @@ async def show_ticket(update: Update, context: Context) -> None:
         number=t.number, state=texts.STATE[t.state], matter=_matter_name(svc, t.matter_code),
         lead=view.lead or texts.UNCLASSIFIED, text=t.text,
         result=texts.TICKET_RESULT.format(result=t.result) if t.result else "", history=history)[:4096])
+    for caption, photos in ((texts.T_PHOTOS, view.photos), (texts.T_RESULT_PHOTOS, view.result_photos)):
+        await send_album(update, photos, caption.format(n=len(photos)))
+
+
+async def send_album(update: Update, photos: list[str], caption: str) -> None:
+    """Photos by file id (Telegram keeps them): one photo, or albums of up to ten; the caption on the first."""
+    for start in range(0, len(photos), 10):
+        chunk = photos[start:start + 10]
+        first = caption if start == 0 else None
+        if len(chunk) == 1:
+            await update.effective_message.reply_photo(chunk[0], caption=first)
+        else:
+            await update.effective_message.reply_media_group(
+                [InputMediaPhoto(f, caption=first if i == 0 else None) for i, f in enumerate(chunk)])
 
 
 @polite
@@ -98,32 +111,16 @@ async def request_text(update: Update, context: Context) -> None:
         return
     if await services(context).tickets.consumed(requests.current()):
         return  # handled before (a replay after a crash): it answered a question whose prompt is closed now
-    await _draft(update, context, update.effective_message.text)
+    await draft_from(update, context, update.effective_message.text)
 
 
-@polite
-async def request_photo(update: Update, context: Context) -> None:
-    """A photo with a caption is a request; without one it waits for the next text."""
-    message = update.effective_message
-    photo = message.photo[-1].file_id
-    if message.caption:
-        await _draft(update, context, message.caption, photo)
-        return
-    await attach(update, context, photos=[photo])
-    await message.reply_text(texts.PHOTO_SAVED)
-
-
-async def request_location(update: Update, context: Context) -> None:
-    loc = update.effective_message.location
-    await attach(update, context, latitude=loc.latitude, longitude=loc.longitude)
-    await update.effective_message.reply_text(texts.LOCATION_SAVED.format(lat=loc.latitude, lon=loc.longitude))
-
-
-async def _draft(update: Update, context: Context, text: str, photo: str | None = None) -> None:
+async def draft_from(update: Update, context: Context, text: str, photo: str | None = None,
+                     media_group_id: str | None = None) -> None:
+    """A request from this text, with the photos and place kept for it (and this photo)."""
     attachments = await take_attachments(update, context)
     if photo:
         attachments["photos"] = [*attachments.get("photos", []), photo]
-    await show_draft(update, context, text, **attachments)
+    await show_draft(update, context, text, media_group_id=media_group_id, **attachments)
 
 
 async def show_draft(update: Update, context: Context, text: str, *, on_behalf_of=None, **attachments) -> None:
@@ -138,6 +135,7 @@ async def show_draft(update: Update, context: Context, text: str, *, on_behalf_o
         await message.reply_text(template.format(what=what, hotlines=texts.hotlines(view.emergency_kind)))
     body, rows = render_draft(context, view)
     await message.reply_text(body, reply_markup=keyboard.inline(rows))
+    await places.ask_place(update, context, view)
 
 
 async def unsupported(update: Update, context: Context) -> None:
@@ -152,14 +150,15 @@ async def unknown_command(update: Update, context: Context) -> None:
 def render_draft(context: Context, view: DraftView) -> tuple[str, list]:
     svc = services(context)
     d = view.draft
+    grid = texts.UNDERSTOOD_GRID.format(grid=view.grid) if view.grid else ""
     if view.confident and d.matter_code:
         matter = svc.catalogue.matter(d.matter_code)
         coop = [_department_name(svc, c, view.township) for c in matter.cooperate]
         text = texts.UNDERSTOOD.format(
             matter=matter.name, lead=_department_name(svc, matter.lead, view.township),
-            cooperate=texts.UNDERSTOOD_COOP.format(names="、".join(coop)) if coop else "", text=d.text)
+            cooperate=texts.UNDERSTOOD_COOP.format(names="、".join(coop)) if coop else "", grid=grid, text=d.text)
     else:
-        text = texts.NOT_SURE.format(text=d.text)
+        text = texts.NOT_SURE.format(grid=grid, text=d.text)
     if view.on_behalf_of:
         text = texts.PROXY_UNDERSTOOD.format(who=view.on_behalf_of) + text
     rows = [[button(f"{texts.BTN_JOIN} {t.number}", "join", d.id, str(t.id))] for t in view.duplicates]
@@ -275,6 +274,3 @@ def register_fallbacks(app: Application) -> None:
     """Registered last: anything in a private chat that no other handler took."""
     app.add_handler(MessageHandler(PRIVATE & filters.COMMAND, unknown_command))
     app.add_handler(MessageHandler(PRIVATE & filters.TEXT, request_text))
-    app.add_handler(MessageHandler(PRIVATE & filters.PHOTO, request_photo))
-    app.add_handler(MessageHandler(PRIVATE & filters.LOCATION, request_location))
-    app.add_handler(MessageHandler(PRIVATE, unsupported))

@@ -33,7 +33,7 @@ _MATTER_CODE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,11}$")
 #: number and a unit — m minutes, h hours, d calendar days, wd working days ("30m", "2h", "1.5d", "5wd")
 LIMIT_RE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(wd|m|h|d)\s*$", re.IGNORECASE)
 _MATTER_KEYS = frozenset(
-    {"code", "name", "category", "lead", "cooperate", "keywords", "clocks", "onsite", "emergency"}
+    {"code", "name", "category", "lead", "cooperate", "keywords", "clocks", "onsite", "emergency", "result_photo"}
 )
 _DEPT_KEYS = frozenset({"code", "name", "aliases"})
 #: keyword weights are evidence units of the keyword model; beyond this a typo (30 for 3.0) is likely
@@ -63,6 +63,7 @@ class Matter:
     clocks: Mapping[str, str]  # stage -> "2h" | "3d" | "5wd"
     onsite: bool
     emergency: bool
+    result_photo: bool = False  # 办结 must carry a photo of the result (处置后照片)
 
 
 @dataclass(frozen=True)
@@ -239,6 +240,9 @@ def _parse_matter(
                 keywords[word.strip().lower()] = float(weight)
 
     onsite, emergency = entry.get("onsite"), entry.get("emergency")
+    result_photo = entry.get("result_photo", False)
+    if not isinstance(result_photo, bool):
+        bad("result_photo must be true or false")
     if not isinstance(onsite, bool):
         bad("onsite must be true or false")
     if not isinstance(emergency, bool):
@@ -278,6 +282,7 @@ def _parse_matter(
         clocks=MappingProxyType(clocks),
         onsite=onsite,
         emergency=emergency,
+        result_photo=result_photo,
     )
 
 

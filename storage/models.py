@@ -100,6 +100,7 @@ class Matter(SQLModel, table=True):
     clocks: dict[str, str] = Field(default_factory=dict, sa_type=JSON)
     onsite: bool = False
     emergency: bool = False
+    result_photo: bool = Field(default=False, sa_column_kwargs={"server_default": text("false")})  # 办结 needs 处置后照片
     active: bool = True
 
 
@@ -119,6 +120,7 @@ class Ticket(SQLModel, table=True):
     source: str = Field(default=Role.RESIDENT, max_length=16)  # resident / grid_worker (巡查) / proxy (代办)
     filed_by: int | None = Field(default=None, foreign_key="member.id")  # the grid worker who filed it (代办)
     grid_id: int | None = Field(default=None, foreign_key="grid.id")
+    grid_source: str | None = Field(default=None, max_length=16)  # how the grid was found (bot/places.py)
     matter_code: str | None = Field(default=None, foreign_key="matter.code")
     text: str = Field(sa_type=Text)
     latitude: float | None = None
@@ -261,6 +263,10 @@ class Attachment(SQLModel, table=True):
     kind: str = Field(default="photo", max_length=16)  # photo / voice / video / document
     purpose: str = Field(default="request", max_length=16)  # request / result
     file_id: str = Field(max_length=200)
+    file_size: int | None = None
+    duration: int | None = None  # seconds, for voice and video
+    stored_path: str | None = Field(default=None, max_length=300)  # the county's own copy (GRIDBOT_MEDIA_DIR)
+    media_group_id: str | None = Field(default=None, max_length=40)  # the album it came in (later photos join)
     created_at: datetime = Field(default_factory=utcnow)
 
 
@@ -287,6 +293,9 @@ class Draft(SQLModel, table=True):
     urgency: str | None = Field(default=None, max_length=16)  # a call's: urgent / normal
     on_behalf_of: int | None = Field(default=None, foreign_key="member.id")  # 代办: the resident
     call_id: int | None = Field(default=None, foreign_key="call.id")  # the call a call draft became
+    grid_id: int | None = Field(default=None, foreign_key="grid.id")  # where it is, once known
+    grid_source: str | None = Field(default=None, max_length=16)
+    media_group_id: str | None = Field(default=None, max_length=40)  # the album it came with
     created_at: datetime = Field(default_factory=utcnow)
 
 

@@ -65,5 +65,5 @@ def test_make_demo_plays_the_whole_loop_and_exits_0(tmp_path):
                           timeout=120, env={"PATH": "/usr/bin:/bin", "HOME": str(tmp_path)})
     assert done.returncode == 0, done.stderr
     out = done.stdout
-    for step in ("居民发来一句话", "工单号：", "签收", "明天上午到现场核查", "已办结", "全流程完成"):
+    for step in ("居民拍照反映", "[照片]", "工单号：", "签收", "明天上午到现场核查", "处置后照片", "已办结", "全流程完成"):
         assert step in out, step

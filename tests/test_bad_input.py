@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 from sqlmodel import select
 
+from bot import texts
 from storage.models import Draft, Event, Outbox, Ticket
 from tests.helpers import RESIDENT, ZFJ, ZFJ_STAFF, row_counts
 
@@ -34,7 +35,7 @@ async def test_a_sticker_gets_a_polite_reply_and_changes_nothing(sqlite_bot):
     before = await counts(bot)
     bot.double.send_sticker(RESIDENT, RESIDENT)
     await bot.settle()
-    assert "只能处理文字、照片和位置" in bot.last(RESIDENT)["text"]
+    assert bot.last(RESIDENT)["text"] == texts.STICKER_REPLY
     assert await counts(bot) == before
 
 

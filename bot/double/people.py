@@ -126,9 +126,10 @@ class People:
         content: JSON = {"photo": self._photo_sizes(record)} | ({"caption": caption} if caption else {})
         return self._user_message(chat_id, user_id, content, reply_to_message_id)
 
-    def send_album(self, chat_id: int, user_id: int, count: int = 3, caption: str | None = None) -> list[JSON]:
+    def send_album(self, chat_id: int, user_id: int, count: int = 3, caption: str | None = None,
+                   reply_to_message_id: int | None = None) -> list[JSON]:
         """A user sends several photos at once: one message each, sharing a media_group_id (the caption on the
-        first), delivered as separate updates like Telegram does."""
+        first), delivered as separate updates like Telegram does (each replying to the same message, if any)."""
         group = str(next(self._ids))
         sent = []
         for i in range(count):
@@ -136,7 +137,7 @@ class People:
             content: JSON = {"photo": self._photo_sizes(record), "media_group_id": group}
             if caption and i == 0:
                 content["caption"] = caption
-            sent.append(self._user_message(chat_id, user_id, content))
+            sent.append(self._user_message(chat_id, user_id, content, reply_to_message_id))
         return sent
 
     def send_voice(self, chat_id: int, user_id: int, seconds: int = 8, size: int = 24_000) -> JSON:

@@ -3,7 +3,13 @@
 from __future__ import annotations
 
 # -- clocks, ladder, callback, extensions (issue: clocks that never forget) -----------------------
-STAGE = {"accept": "签收", "arrive": "到场报到", "resolve": "办结", "callback": "回访", "respond": "响应"}
+STAGE = {"dispatch": "分派", "accept": "签收", "arrive": "到场报到", "resolve": "办结", "callback": "回访",
+         "respond": "响应"}
+DISPATCH_LADDER = {
+    "remind": "【催办】待分派工单 {number} 请尽快分派（时限 {due}）：{text}",
+    "escalate": "【督办】待分派工单 {number} 已超过分派时限（{due}）仍未分派：{text}",
+    "escalate2": "【领导督办】工单 {number} 在指挥中心严重超时未分派（时限 {due}）：{text}",
+}
 LADDER_REMIND = "【催办】工单 {number}（{matter}）{stage}时限 {due} 即将到期，请抓紧办理。"
 LADDER_ESCALATE = "【督办】工单 {number}（{matter}）：【{dept}】已超过{stage}时限（{due}），请督促办理。"
 LADDER_ESCALATE2 = "【领导督办】工单 {number}（{matter}）：【{dept}】{stage}严重超时（时限 {due}），请领导督办。"

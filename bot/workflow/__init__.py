@@ -53,11 +53,12 @@ class Workflow:
     def __init__(self, db: Database, catalogue: Catalogue, calendar: WorkCalendar,
                  now: Callable[[], datetime] = utcnow, on_commit: Callable[[], None] | None = None,
                  on_label: Callable[[str, str], None] | None = None, ladder: Ladder = Ladder(),
-                 call_limits: CallLimits | None = None) -> None:
+                 call_limits: CallLimits | None = None, dispatch_limit: str = "2h") -> None:
         from bot.calls.actions import CallFlow, CallLimits  # calls build on the workflow's parts
 
         self.ctx = Context(db=db, catalogue=catalogue, calendar=calendar, now=now, ladder=ladder,
-                           cards=Cards(catalogue), on_commit=on_commit, on_label=on_label)
+                           cards=Cards(catalogue), on_commit=on_commit, on_label=on_label,
+                           dispatch_limit=dispatch_limit)
         self.routing = Routing(self.ctx)
         self.department = DepartmentActions(self.ctx)
         self.callback = Callbacks(self.ctx)

@@ -13,7 +13,7 @@ from sqlalchemy import func
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from bot import queries, requests, texts
+from bot import clocks, queries, requests, texts
 from bot.calendar import WorkCalendar
 from bot.cards import Cards
 from bot.clocks import Ladder
@@ -35,6 +35,7 @@ class Context:
     cards: Cards
     on_commit: Callable[[], None] | None = None  # wakes the sender: new messages are owed
     on_label: Callable[[str, str], None] | None = None  # a dispatcher's matter choice trains the classifier
+    dispatch_limit: str = "2h"  # a ticket waits at most this long in the command center for 派单
 
 
 def required(text: str | None, refusal: str) -> str:
@@ -144,11 +145,17 @@ class Step:
     async def evidence(self, s: AsyncSession, ticket: Ticket) -> dict:
         """The request's photos and place, sent with each card so staff see the scene and can navigate."""
         media: dict = {}
-        photos = [a.file_id for a in await queries.attachments(s, ticket.id) if a.kind == "photo"]
+        evidence = await queries.attachments(s, ticket.id)
+        photos = [a.file_id for a in evidence if a.kind == "photo"]
         if photos:
             media["photos"] = photos
-        if ticket.latitude is not None:
-            media["location"] = [ticket.latitude, ticket.longitude]
+        for kind in ("voice", "video"):
+            recording = next((a.file_id for a in evidence if a.kind == kind), None)
+            if recording:
+                media[kind] = recording
+        if ticket.latitude is not None:  # a venue: staff can navigate to it, and see which grid it is in
+            media["location"] = [ticket.latitude, ticket.longitude, await queries.grid_name(s, ticket.grid_id),
+                                 texts.VENUE_ADDRESS.format(number=ticket.number)]
         return media
 
     async def to_dispatcher(self, s: AsyncSession, ticket: Ticket, reason: str, returned: str | None = None) -> None:
@@ -161,9 +168,16 @@ class Step:
         after = (await s.exec(select(func.max(Event.id)).where(Event.ticket_id == ticket.id))).one() or 0
         n = len((await s.exec(select(Card.id).where(Card.subject_kind == "ticket", Card.subject_id == ticket.id,
                                                     col(Card.key).startswith("dispatch:")))).all())
-        await self.cards.post(s, ticket, f"dispatch:{n + 1}", to_department(center.id), self.now(),
+        now = self.now()
+        await self.cards.post(s, ticket, f"dispatch:{n + 1}", to_department(center.id), now,
                               data={"reason": reason, "returned": returned, "after": after},
                               media=await self.evidence(s, ticket))
+        await clocks.cancel(s, ticket.id, ["dispatch"])
+        s.add_all(clocks.stage_timers(ticket.id, None, "dispatch", now, self.dispatch_due(now), self.ctx.ladder))
+
+    def dispatch_due(self, start: datetime) -> datetime:
+        """When a ticket waiting in the command center must have been dispatched (GRIDBOT_DISPATCH_LIMIT)."""
+        return self.ctx.calendar.add(start, self.ctx.dispatch_limit)
 
     def lead_name(self, matter_code: str) -> str:
         dept = self.catalogue.departments.get(self.catalogue.matter(matter_code).lead)

@@ -3,14 +3,26 @@ an extension. Each call names the department it acts for (the chat the button wa
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime, timedelta
+
+from sqlmodel import select
 
 from bot import clocks, notices, queries, texts
 from bot.outbox import to_department
 from bot.workflow.base import Step, required
 from bot.workflow.routing import Done
 from bot.workflow.rules import IllegalTransition, NotFound, WorkflowError
-from storage.models import Assignment, AssignmentRole, AssignmentState, Department, Extension, Member
+from storage.models import (
+    Assignment,
+    AssignmentRole,
+    AssignmentState,
+    Attachment,
+    Department,
+    Extension,
+    Member,
+    Ticket,
+)
 
 MAX_EXTENSION_DAYS = 60
 
@@ -103,12 +115,18 @@ class DepartmentActions(Step):
             await self.cards.refresh(s, ticket, self.now())
         return Done(ticket, texts.DONE_WAIVED)
 
-    async def resolve(self, ticket_id: int, actor: Member, result: str, acting_for: int | None = None) -> Done:
-        """办结 with the result text; the reporters are told the result and will be asked (回访)."""
+    async def resolve(self, ticket_id: int, actor: Member, result: str, acting_for: int | None = None,
+                      photos: Sequence[str] = (), media_group_id: str | None = None) -> Done:
+        """办结 with the result text and 处置后照片 (required for matters the catalogue marks so); the reporters
+        are told the result, see the photos, and will be asked (回访)."""
         result = required(result, texts.RESULT_EMPTY)
         async with self.acting("resolve", ticket_id, actor, acting_for) as (s, ticket, assignment):
             self.require_arrival(assignment)
+            if not photos and self.catalogue.matter(ticket.matter_code).result_photo:
+                raise WorkflowError(texts.RESULT_PHOTO_REQUIRED)
             now = self.now()
+            s.add_all(Attachment(ticket_id=ticket.id, kind="photo", purpose="result", file_id=f,
+                                 media_group_id=media_group_id, created_at=now) for f in photos)
             ticket.result, ticket.resolved_at = result, now
             self.apply(s, ticket, "resolve", actor, department_id=assignment.department_id, note=result)
             assignment.state, assignment.resolved_at = AssignmentState.RESOLVED, now
@@ -119,9 +137,28 @@ class DepartmentActions(Step):
                                              self.ctx.ladder))
             dept = await s.get(Department, assignment.department_id)
             await notices.reporters(s, ticket, texts.N_RESOLVED.format(number=ticket.number, dept=dept.name,
-                                                                       result=result), now)
+                                                                       result=result), now,
+                                    media={"photos": list(photos)} if photos else None)
             await self.cards.refresh(s, ticket, now)
         return Done(ticket, texts.DONE_RESOLVE)
+
+    async def add_result_photo(self, actor: Member, media_group_id: str, file_id: str,
+                               acting_for: int | None = None) -> Ticket | None:
+        """A further photo of the album a 办结 came with: recorded with the result (None: no such 办结)."""
+        async with self.ctx.db.session() as s:
+            first = (await s.exec(select(Attachment).where(Attachment.purpose == "result",
+                                                           Attachment.media_group_id == media_group_id))).first()
+            if first is None:
+                return None
+            ticket = await self.ticket(s, first.ticket_id)
+            lead = await queries.lead_assignment(s, ticket.id)
+            if lead is None or lead.department_id != actor.department_id or (
+                    acting_for is not None and lead.department_id != acting_for):
+                return None
+            s.add(Attachment(ticket_id=ticket.id, kind="photo", purpose="result", file_id=file_id,
+                             media_group_id=media_group_id, created_at=self.now()))
+            await self.cards.refresh(s, ticket, self.now())
+            return ticket
 
     @staticmethod
     def require_arrival(assignment: Assignment) -> None:

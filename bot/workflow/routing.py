@@ -42,7 +42,8 @@ class Routing(Step):
     async def submit(self, reporter: Member, text: str, *, matter_code: str | None, confidence: float | None = None,
                      emergency: bool = False, photos: Sequence[str] = (), latitude: float | None = None,
                      longitude: float | None = None, candidates: Sequence[str] = (),
-                     grid_id: int | None = None, filed_by: Member | None = None,
+                     grid_id: int | None = None, grid_source: str | None = None, filed_by: Member | None = None,
+                     media: Sequence[tuple[str, str, int | None, int | None]] = (),
                      session: AsyncSession | None = None) -> Ticket:
         """受理: file a ticket; with a matter it is routed at once, without one it waits for a dispatcher."""
         async with self.tx(session) as s:
@@ -50,19 +51,25 @@ class Routing(Step):
             source = "proxy" if filed_by else Role.GRID_WORKER if reporter.role == Role.GRID_WORKER else Role.RESIDENT
             ticket = Ticket(number=await self._next_number(s), reporter_id=reporter.id, source=source,
                             filed_by=filed_by.id if filed_by else None,
-                            grid_id=grid_id if grid_id is not None else reporter.grid_id, text=text,
+                            grid_id=grid_id if grid_id is not None else reporter.grid_id,
+                            grid_source=grid_source if grid_id is not None else ("home" if reporter.grid_id else None),
+                            text=text,
                             latitude=latitude, longitude=longitude, confidence=confidence,
                             candidates=list(candidates)[:5], emergency=emergency, created_at=now, updated_at=now)
             s.add(ticket)
             await s.flush()
             s.add_all(Attachment(ticket_id=ticket.id, kind="photo", file_id=f, created_at=now) for f in photos)
+            s.add_all(Attachment(ticket_id=ticket.id, kind=kind, file_id=f, duration=seconds, file_size=size,
+                                 created_at=now) for kind, f, seconds, size in media)
             self.event(s, ticket, "submitted", filed_by or reporter, to_state=S.RECEIVED,
                        data={"confidence": confidence, "emergency": emergency, "source": source})
             if filed_by is not None:  # 代办: the resident hears of it (if they have Telegram), by number
                 owe(s, to_member(reporter.id), texts.N_PROXY_FILED.format(
                     grid_worker=filed_by.name, number=ticket.number, excerpt=ticket.text[:40]), now)
             if matter_code is None:
-                await self.to_dispatcher(s, ticket, texts.DISPATCH_REASON_LOW)
+                recorded = next((kind for kind, *_ in media if kind in texts.RECORDING), None)
+                await self.to_dispatcher(s, ticket, texts.DISPATCH_REASON_RECORDING.format(
+                    what=texts.RECORDING[recorded]) if recorded else texts.DISPATCH_REASON_LOW)
             elif not await self._route(s, ticket, matter_code, None, "route"):
                 await self.to_dispatcher(s, ticket, texts.DISPATCH_REASON_NO_LEAD.format(
                     dept=self.lead_name(matter_code)))

@@ -12,7 +12,7 @@ from collections.abc import Awaitable, Callable
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from bot import clocks, notices, texts
+from bot import clocks, notices, queries, texts
 from bot.workflow.base import Context, Step
 from bot.workflow.callback import Callbacks
 from storage.models import Assignment, Department, Timer
@@ -25,6 +25,7 @@ class Sweep(Step):
     def __init__(self, ctx: Context, callbacks: Callbacks) -> None:
         super().__init__(ctx)
         self.fires: dict[tuple[str, str], Fire] = {
+            ("ticket", "dispatch"): self._dispatch,
             ("ticket", "accept"): self._ladder,
             ("ticket", "arrive"): self._ladder,
             ("ticket", "resolve"): self._ladder,
@@ -75,6 +76,20 @@ class Sweep(Step):
         await notices.ladder(s, ticket, timer.step, dept, values, self.now())
         kind = {"remind": "reminded", "escalate": "escalated", "escalate2": "escalated2"}[timer.step]
         self.event(s, ticket, kind, None, department_id=dept.id, data={"stage": timer.stage, "due": due.isoformat()})
+
+    async def _dispatch(self, s: AsyncSession, timer: Timer) -> None:
+        """A ticket still waiting in the command center: 催办 and 督办 to the center, 领导督办 to the leaders."""
+        ticket = await self.ticket(s, timer.subject_id)
+        values = {"number": ticket.number, "text": ticket.text[:60], "due": texts.local(timer.due_at)}
+        if timer.step == "escalate2":
+            leaders = await queries.leadership(s)
+            if leaders is not None:
+                notices.department(s, leaders, texts.DISPATCH_LADDER[timer.step].format(**values), self.now(), ticket)
+        else:
+            await notices.command_center(s, texts.DISPATCH_LADDER[timer.step].format(**values), self.now(), ticket,
+                                         kind=timer.step)
+        kind = {"remind": "reminded", "escalate": "escalated", "escalate2": "escalated2"}[timer.step]
+        self.event(s, ticket, kind, None, data={"stage": "dispatch"})
 
     async def _callback(self, s: AsyncSession, timer: Timer) -> None:
         await self._callbacks.fire(s, await self.ticket(s, timer.subject_id), timer)
