@@ -84,6 +84,8 @@ _DANGER: tuple[tuple[str, re.Pattern[str], bool, str], ...] = (
 )
 
 _TRIGGERED = tuple((kind, pattern, smoke, frozenset(triggers)) for kind, pattern, smoke, triggers in _DANGER)
+#: every trigger character: a text with none of them (most messages) is done after one set test
+_ANY_TRIGGER = frozenset().union(*(triggers for *_, triggers in _TRIGGERED))
 
 #: which emergency numbers fit a kind (119 fire and rescue, 110 police, 120 ambulance)
 HOTLINES: dict[str, tuple[str, ...]] = {
@@ -142,12 +144,23 @@ def detect(text: str) -> Emergency | None:
     ``text`` may be raw (it is normalised here). Give it the message itself (for a letter: its title), not a
     long detail: see :data:`LEAD_CHARS`.
     """
-    text = normalise(text)[:LEAD_CHARS]
-    if not text or _AFTERMATH.search(text):
-        return None
+    return detect_normalised(normalise(text))
+
+
+def detect_normalised(text: str) -> Emergency | None:
+    """:func:`detect` for a text already normalised (:func:`nlp.segment.normalise`): the classifier's path."""
+    text = text[:LEAD_CHARS]
     chars = set(text)
-    dangers = [(kind, pattern, smoke) for kind, pattern, smoke, triggers in _TRIGGERED if not chars.isdisjoint(triggers)]
-    if not dangers or not any(pattern.search(text) for _, pattern, _ in dangers):  # the usual case
+    if chars.isdisjoint(_ANY_TRIGGER):
+        return None
+    # The usual case, cheaply: no danger pattern matches (each is searched only when one of its trigger
+    # characters occurs). The guards below only ever clear a match, so they run after one.
+    dangers = [
+        (kind, pattern, smoke)
+        for kind, pattern, smoke, triggers in _TRIGGERED
+        if not triggers.isdisjoint(chars) and pattern.search(text)
+    ]
+    if not dangers or _AFTERMATH.search(text):
         return None
     pollution = _POLLUTION.search(text) is not None
     for clause in _CLAUSES.split(text):

@@ -6,16 +6,18 @@ scan cost about one lookup per character, so it adds little to segmentation.
 
 What a match is worth, and why (each rule fixes a way the plain sum of weights misrouted):
 
-* **Specificity.** A keyword that occurs inside the keywords of many matters ("学生" in 学生负担, 学生资助,
-  学生安全 ...) says little about which one is meant: its weight is divided by ``1 + SPECIFICITY·ln(df)``, df
-  being the number of matters with a keyword containing it. Derived from the catalogue alone, at load.
+* **Specificity.** A keyword that occurs inside the keywords of many offices ("补贴" in keywords of 人社, 民政,
+  农业农村, 住建 ...) says little about which one is meant: its weight is divided by ``1 + SPECIFICITY·ln(df)``, df
+  being the number of lead offices with a keyword containing it. Derived from the catalogue alone, at load.
 * **Mood and process words never decide** (:data:`NEUTRAL_WORDS`: 没人管, 不作为, 投诉, 强烈要求 ...). They are
   matched like keywords, so that they also hide what is nested in them, and then count for nothing.
 * **Hypothetical consequences are not the matter.** A keyword right after 差点, 万一, 容易, 以免 ... in the same
   clause ("差点出车祸" about a pothole) counts :data:`CONSEQUENCE_FACTOR` of its weight.
 * **Diminishing returns.** Within a matter the distinct keywords' weights are sorted and added with factors 1,
   r, r², ... (r = :data:`REPEAT_FACTOR`): one specific term beats a pile of loosely related ones, and a long
-  letter that repeats every synonym does not outweigh everything else.
+  letter that repeats every synonym does not outweigh everything else. The same rule gives each **lead office**
+  its evidence from the distinct keywords of all its matters (:meth:`KeywordModel.evidence_by_lead`): routing
+  decides on the office, and two signs of one office ("拖欠工资", "劳动合同") are stronger than either.
 * **The title decides, the detail helps.** Keywords found only in a message's detail add
   :data:`DETAIL_WEIGHT` of their weight, so the detail can break a tie or rescue a vague title without its
   noise overruling what the title says.
@@ -32,7 +34,6 @@ from nlp.catalogue import Catalogue
 MAX_EVIDENCE = 9.0
 #: how strongly a keyword shared by many matters is discounted: weight / (1 + SPECIFICITY·ln df)
 SPECIFICITY = 1.0
-BY_LEAD = 1
 #: weight of the second-best distinct keyword of a matter relative to the best, of the third to the second...
 REPEAT_FACTOR = 0.8
 #: share of its weight a keyword found only in the detail adds
@@ -68,15 +69,17 @@ _CLAUSE_BREAK = re.compile(r"[。！？!?；;，,、\n\r\t ]")
 
 
 def keyword_specificity(catalogue: Catalogue) -> dict[str, float]:
-    """Discount factor (0, 1] per keyword: 1 / (1 + SPECIFICITY·ln df), df = matters with a keyword containing it.
+    """Discount factor (0, 1] per keyword: 1 / (1 + SPECIFICITY·ln df), df = lead offices with a keyword
+    containing it.
 
-    "学生" sits inside keywords of several education matters, "医保" only inside medical-insurance ones: the
-    catalogue itself says which words are generic. Quadratic in the number of keywords (~3k): a few 10 ms, once.
+    "小区" sits inside keywords of 物业 (住建局) and of 社区 (民政局), "医保" only inside medical-insurance ones:
+    the catalogue itself says which words are generic. Offices, not matters: a word shared by two matters of one
+    office still points at that office (counting matters measured worse, benchmarks/README.md). Quadratic in the number of keywords (~3k): a few 10 ms, once.
     """
     owners: dict[str, set[str]] = {}
     for matter in catalogue.matters.values():
         for word in matter.keywords:
-            owners.setdefault(word, set()).add(matter.lead if BY_LEAD else matter.code)
+            owners.setdefault(word, set()).add(matter.lead)
     by_first: dict[str, list[str]] = {}
     for word in owners:
         for char in set(word):
@@ -106,6 +109,20 @@ class KeywordModel:
                     bonus = PROBLEM_BONUS if _FAULT.search(word) else 1.0
                     hits.append((position, weight * specificity[word] * bonus))
         self._index = {word: tuple(hits) for word, hits in index.items()}
+        # The same per lead office: each keyword counts once per office, at its best weight among the office's
+        # matters, so that keywords of several matters of one office add up like keywords of one matter.
+        lead_position: dict[str, int] = {}
+        for code in codes:
+            lead_position.setdefault(catalogue.matter(code).lead, len(lead_position))
+        self.leads: tuple[str, ...] = tuple(lead_position)
+        self.lead_of: tuple[int, ...] = tuple(lead_position[catalogue.matter(code).lead] for code in codes)
+        self._lead_index: dict[str, tuple[tuple[int, float], ...]] = {}
+        for word, hits in self._index.items():
+            best: dict[int, float] = {}
+            for position, weight in hits:
+                lead = self.lead_of[position]
+                best[lead] = max(best.get(lead, 0.0), weight)
+            self._lead_index[word] = tuple(sorted(best.items()))
         self._singles = frozenset(word for word in index if len(word) == 1)
         # For each two-character prefix: the lengths of the keywords starting with it (longest first), so that a
         # text position costs one lookup and only lengths that can match are tried; and the four-character
@@ -117,6 +134,7 @@ class KeywordModel:
                 lengths.setdefault(word[:2], set()).add(len(word))
             if hits and len(word) == 4 and GAPPED_FACTOR > 0:
                 halves.setdefault(word[:2], []).append((word[2:], word))
+        self._heads = frozenset(prefix[0] for prefix in lengths.keys() | halves.keys()) | self._singles
         self._prefixes = {
             prefix: (tuple(sorted(lengths.get(prefix, ()), reverse=True)), tuple(halves.get(prefix, ())))
             for prefix in lengths.keys() | halves.keys()
@@ -130,11 +148,13 @@ class KeywordModel:
 
     def _scan(self, text: str) -> tuple[list[tuple[int, int]], list[tuple[int, tuple[tuple[str, str], ...]]]]:
         """The spans, and the positions where a four-character keyword's first half starts (for _gapped)."""
-        index, prefixes, singles = self._index, self._prefixes, self._singles
+        index, prefixes, singles, heads = self._index, self._prefixes, self._singles, self._heads
         n = len(text)
         spans: list[tuple[int, int]] = []
         firsts = []
         for start, char in enumerate(text):
+            if char not in heads:  # most characters of a message start no keyword: no slice, no lookup
+                continue
             if char in singles:
                 spans.append((start, 1))
             entry = prefixes.get(text[start : start + 2])
@@ -145,7 +165,7 @@ class KeywordModel:
                         spans.append((start, size))
                 if seconds:
                     firsts.append((start, seconds))
-        if len(spans) > 1:
+        if len(spans) > 1 and any(a + size > b for (a, size), (b, _) in zip(spans, spans[1:], strict=False)):
             spans.sort(key=lambda span: (-span[1], span[0]))
             covered = bytearray(n)
             kept = []
@@ -188,32 +208,50 @@ class KeywordModel:
 
     def evidence(self, text: str, detail: str = "") -> dict[int, float]:
         """Keyword evidence per matter position (only matters with evidence) of a normalised title and detail."""
+        return _combine(self._found(text, detail), self._index)
+
+    def evidence_by_lead(self, text: str, detail: str = "") -> tuple[dict[int, float], dict[int, float]]:
+        """Evidence per matter position and per lead office (position in :attr:`leads`), from one scan.
+
+        An office's evidence combines the distinct keywords of all its matters with the same diminishing returns
+        as a matter's ("拖欠工资" of 欠薪 and "劳动合同" of 劳动关系 are two signs of 人社局): the office is what
+        routing decides on, and a keyword listed under two of its matters counts once.
+        """
+        found = self._found(text, detail)
+        return _combine(found, self._index), _combine(found, self._lead_index)
+
+    def _found(self, text: str, detail: str) -> dict[str, float]:
+        """Factor per distinct counting keyword of a title and its detail (detail-only keywords damped)."""
         weights = self._weights(text)
         if detail:
             for word, factor in self._weights(detail).items():
                 if word not in weights:
                     weights[word] = DETAIL_WEIGHT * factor
-        index = self._index
-        contributions: dict[int, list[float]] = {}
-        for word, factor in weights.items():
-            for position, weight in index[word]:
-                if position in contributions:
-                    contributions[position].append(weight * factor)
-                else:
-                    contributions[position] = [weight * factor]
-        evidence = {}
-        for position in sorted(contributions):
-            values = contributions[position]
-            if len(values) == 1:
-                evidence[position] = min(values[0], MAX_EVIDENCE)
-                continue
-            total, scale = 0.0, 1.0
-            for value in sorted(values, reverse=True):
-                total += scale * value
-                scale *= REPEAT_FACTOR
-            evidence[position] = min(total, MAX_EVIDENCE)
-        return evidence
+        return weights
 
+
+def _combine(weights: dict[str, float], index: dict[str, tuple[tuple[int, float], ...]]) -> dict[int, float]:
+    """Evidence per position of ``index`` (matter or lead office) from the factors of the keywords found: the
+    distinct keywords' weights, best first, added with factors 1, r, r², ... and capped at MAX_EVIDENCE."""
+    contributions: dict[int, list[float]] = {}
+    for word, factor in weights.items():
+        for position, weight in index[word]:
+            if position in contributions:
+                contributions[position].append(weight * factor)
+            else:
+                contributions[position] = [weight * factor]
+    evidence = {}
+    for position in sorted(contributions):
+        values = contributions[position]
+        if len(values) == 1:
+            evidence[position] = min(values[0], MAX_EVIDENCE)
+            continue
+        total, scale = 0.0, 1.0
+        for value in sorted(values, reverse=True):
+            total += scale * value
+            scale *= REPEAT_FACTOR
+        evidence[position] = min(total, MAX_EVIDENCE)
+    return evidence
 
 def _gapped(text: str, firsts: list[tuple[int, tuple[tuple[str, str], ...]]]) -> list[tuple[int, str, float]]:
     """Four-character keywords whose halves occur in order in one clause with 1 to GAP characters between them

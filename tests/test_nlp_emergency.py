@@ -9,7 +9,8 @@ import pytest
 
 from nlp.catalogue import load_catalogue
 from nlp.classifier import Classifier
-from nlp.emergency import HOTLINES, KINDS, detect
+from nlp.emergency import HOTLINES, KINDS, detect, detect_normalised
+from nlp.segment import normalise
 
 BOT_CATALOGUE = Path(__file__).parent / "fixtures" / "catalogue.yaml"
 SHIPPED = Classifier.load(load_catalogue())
@@ -77,6 +78,17 @@ def test_hypotheticals_past_prices_and_pollution_are_not_emergencies(text: str) 
     assert detect(text) is None
     result = SHIPPED.classify(text)
     assert not result.emergency and result.emergency_kind is None
+
+
+def test_the_classifiers_screen_of_normalised_text_agrees_with_detect() -> None:
+    texts = [
+        "厨房闻到一股煤气味", "有人掉进湖里了", "万一着火了消防车都进不来", "小区门口路灯坏了",
+        "ＡＢＣ小区　配电箱冒烟还有火花", "L市红星路", "", "被困在电梯里了！", "老板拖欠工资",
+    ]
+    for text in texts:
+        assert detect_normalised(normalise(text)) == detect(text)
+    # no trigger character at all (most messages): nothing to search
+    assert detect_normalised("小区门口路灯坏了") is None
 
 
 def test_a_letter_that_recounts_a_danger_is_not_an_alert() -> None:

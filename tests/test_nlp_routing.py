@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import csv
 import json
+import math
 import os
 import subprocess
 import sys
@@ -14,15 +15,16 @@ from pathlib import Path
 import pytest
 
 from nlp.catalogue import load_catalogue
-from nlp.classifier import DEFAULT_THRESHOLD, Classifier
+from nlp.classifier import DEFAULT_THRESHOLD, KEYWORD_NULL_EVIDENCE, KEYWORD_SHARPNESS, Classifier
 from nlp.commands import cmd_eval
 from nlp.evaluation import PREDICTION_COLUMNS
-from nlp.keyword import NEUTRAL_WORDS, KeywordModel, keyword_specificity
+from nlp.keyword import NEUTRAL_WORDS, REPEAT_FACTOR, KeywordModel, keyword_specificity
 from nlp.segment import normalise
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = Path(__file__).parent / "fixtures" / "nlp"
 TIES = FIXTURES / "tie_catalogue.yaml"
+OFFICES = FIXTURES / "office_catalogue.yaml"
 MATTERS = FIXTURES / "matters_small.csv"
 
 
@@ -118,11 +120,40 @@ def test_routing_is_decided_on_the_lead_department(shipped: Classifier) -> None:
     result = shipped.classify("老板拖欠工资还不签劳动合同")
     assert {c.code for c in result.candidates[:2]} == {"LD-01", "LD-02"}
     assert result.lead == "rsj"
-    assert result.lead_confidence > result.top.confidence
-    assert result.lead_confidence == pytest.approx(
-        sum(c.confidence for c in result.candidates if shipped.catalogue.matter(c.code).lead == "rsj"), abs=2e-4
+    # the office's evidence combines the keywords of both matters: more than either matter's probability,
+    # and more than their sum (two signs of one office are stronger evidence than one)
+    assert result.lead_confidence > sum(
+        c.confidence for c in result.candidates if shipped.catalogue.matter(c.code).lead == "rsj"
     )
     assert result.confident(DEFAULT_THRESHOLD)
+
+
+def test_keywords_of_several_matters_of_one_office_add_up() -> None:
+    classifier = Classifier(load_catalogue(OFFICES))
+    # one typical-object keyword (weight 2) alone stays with the dispatcher, whichever matter of rsj it names
+    for text in ("工钱", "工伤", "轰鸣"):
+        assert not classifier.classify(text).confident(DEFAULT_THRESHOLD)
+    # one of each rsj matter: two signs of one office, routed to it
+    both = classifier.classify("工钱还有工伤")
+    assert both.lead == "rsj" and both.confident(DEFAULT_THRESHOLD)
+    assert both.lead_confidence == pytest.approx(_office_probability(2.0 + REPEAT_FACTOR * 2.0, others=()), abs=1e-4)
+    # signs of two offices do not add up
+    assert not classifier.classify("工钱和轰鸣").confident(DEFAULT_THRESHOLD)
+
+
+def test_a_keyword_listed_under_two_matters_of_one_office_counts_once() -> None:
+    classifier = Classifier(load_catalogue(OFFICES))
+    shared, single = classifier.classify("合同"), classifier.classify("工钱")
+    assert {c.code for c in shared.candidates} == {"O-WAGE", "O-CONTRACT"}
+    assert shared.lead == "rsj"
+    assert shared.lead_confidence == pytest.approx(single.lead_confidence, abs=1e-4)
+    assert classifier.keywords.evidence_by_lead("合同")[1] == {classifier.keywords.leads.index("rsj"): 2.0}
+
+
+def _office_probability(evidence: float, others: tuple[float, ...]) -> float:
+    """The keyword model's probability of an office with this evidence next to other offices and "no matter"."""
+    weights = [math.exp(KEYWORD_SHARPNESS * e) for e in (evidence, *others, KEYWORD_NULL_EVIDENCE)]
+    return weights[0] / sum(weights)
 
 
 def test_a_tie_is_broken_by_catalogue_order() -> None:
