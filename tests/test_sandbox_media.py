@@ -31,16 +31,20 @@ CAPTION = "楼道里堆满了杂物，消防通道被堵住了"
 # Grid boxes (west, south, east, north) for the test county; the sandbox's preset place lies in ld-01.
 BOXES = {"ld-01": (119.400, 35.990, 119.415, 36.000), "ld-02": (119.415, 35.990, 119.430, 36.000),
          "ld-03": (119.400, 35.980, 119.430, 35.990), "mz-01": (119.400, 36.000, 119.430, 36.012)}
+MARKET = {"name": "东关菜市场", "address": "东关大街 12 号", "location": [119.4112, 35.9968]}  # in ld-01
 WAIT = STEP_TIMEOUT * 1000
 FAKE_MICROPHONE = ("--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream")
 
 
-def county_file(tmp_path: Path, boxes: dict[str, tuple[float, float, float, float]]) -> Path:
-    """The demo county with these grid boundaries (GeoJSON polygons) and no others."""
+def county_file(tmp_path: Path, boxes: dict[str, tuple[float, float, float, float]], places: dict | None = None) -> Path:
+    """The demo county with these grid boundaries (GeoJSON polygons) and no others, and these places by grid."""
     doc = yaml.safe_load((ROOT / "data" / "county.yaml").read_text(encoding="utf-8"))
     for township in doc["townships"]:
         for grid in township["grids"]:
             grid.pop("boundary", None)
+            grid.pop("places", None)
+            if grid["code"] in (places or {}):
+                grid["places"] = places[grid["code"]]
             if grid["code"] in boxes:
                 west, south, east, north = boxes[grid["code"]]
                 ring = [[west, south], [east, south], [east, north], [west, north], [west, south]]
@@ -74,7 +78,7 @@ def open_attachments(page: Any) -> None:
 @pytest.mark.browser
 def test_a_resident_sends_an_album_and_a_place_picked_on_the_map(tmp_path: Path):
     expect = playwright_or_skip().expect
-    with browser_session(tmp_path, county_file(tmp_path, BOXES)) as (running, page):
+    with browser_session(tmp_path, county_file(tmp_path, BOXES, {"ld-01": [MARKET]})) as (running, page):
         open_attachments(page)
         log = page.get_by_test_id("log")
 
@@ -118,6 +122,18 @@ def test_a_resident_sends_an_album_and_a_place_picked_on_the_map(tmp_path: Path)
         expect(log.locator(f'.msg[data-message-id="{answer["message_id"]}"]')).to_be_visible(timeout=WAIT)
         page.screenshot(path=str(tmp_path / "2-location.png"))
 
+        # a named place of the county file, clicked on the map, goes as a venue
+        page.locator("#map .placedot").filter(has_text=MARKET["name"]).click()
+        expect(page.get_by_test_id("lat")).to_have_value(f"{MARKET['location'][1]:.6f}")
+        page.get_by_test_id("send-location").click()
+        venue = running.wait(lambda: sent_by_resident(running, "venue"), "the double stores the venue")[-1]
+        assert venue["venue"]["title"] == MARKET["name"] and venue["venue"]["address"] == MARKET["address"]
+        assert venue["location"] == pytest.approx({"longitude": MARKET["location"][0], "latitude": MARKET["location"][1]})
+        card = log.locator(f'.msg.mine[data-message-id="{venue["message_id"]}"] .place')
+        expect(card).to_contain_text(MARKET["name"])
+        expect(card).to_contain_text(MARKET["address"])
+        page.screenshot(path=str(tmp_path / "3-venue.png"))
+
 
 @pytest.mark.browser
 def test_voice_notes_sampled_and_recorded_and_pictures_from_disk(tmp_path: Path):
@@ -144,7 +160,7 @@ def test_voice_notes_sampled_and_recorded_and_pictures_from_disk(tmp_path: Path)
                                arg=bubble.locator("audio").element_handle())
         answer = bot_answer_after(running, voice["message_id"], "the bot answers the voice note")
         expect(log.locator(f'.msg[data-message-id="{answer["message_id"]}"]')).to_be_visible(timeout=WAIT)
-        page.screenshot(path=str(tmp_path / "3-voice.png"))
+        page.screenshot(path=str(tmp_path / "4-voice.png"))
 
         # recorded with the microphone (Chromium's fake one): MediaRecorder's bytes become the voice note
         record = page.get_by_test_id("record")
@@ -177,4 +193,4 @@ def test_voice_notes_sampled_and_recorded_and_pictures_from_disk(tmp_path: Path)
         bubble = log.locator(".msg.mine").filter(has=page.get_by_test_id("album"))
         expect(bubble.locator("img.photo")).to_have_count(3)
         expect(page.locator("#previews img")).to_have_count(0)  # the picker is emptied once sent
-        page.screenshot(path=str(tmp_path / "4-from-disk.png"))
+        page.screenshot(path=str(tmp_path / "5-from-disk.png"))
