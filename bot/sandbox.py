@@ -21,6 +21,7 @@ from bot.calendar import TZ
 from bot.config import Settings
 from bot.directory import load_county
 from bot.double.server import BotApiDouble
+from bot.sandbox_map import county_map
 from bot.scheduler import SWEEP_SECONDS
 from storage.db import Database
 from storage.models import Department, DepartmentKind, Member, Role, utcnow
@@ -59,6 +60,7 @@ class LocalBot:
         double = double or BotApiDouble(spec_path=spec_path)
         double.zone = TZ.key  # the chat page shows the county's time, whatever the browser's zone
         await register_personas(svc, double)
+        double.controls["map"] = lambda: county_map(settings.county)  # the page's map: read anew each time
         if not double.running:
             await double.start(host, port)
         app = assembly.build_application(svc, double.token, double.base_url, double.base_file_url)

@@ -20,6 +20,7 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -131,7 +132,8 @@ def buttons(record: dict) -> list[str]:
     return [b["text"] for row in rows for b in row]
 
 
-def start_sandbox(tmp_path: Path) -> Sandbox:
+def start_sandbox(tmp_path: Path, county: Path | None = None) -> Sandbox:
+    """`gridbot run` without a token on a free port, with the demo county or `county`."""
     port = free_port()
     env = {k: v for k, v in os.environ.items() if k != "TELEGRAM_BOT_TOKEN"}
     # Blank, not just absent: the environment wins over a developer's .env, and a blank setting means
@@ -140,6 +142,8 @@ def start_sandbox(tmp_path: Path) -> Sandbox:
                                       "GRIDBOT_COUNTY", "GRIDBOT_CALENDAR", "GRIDBOT_MODEL")})
     env.update(DATABASE_URL=f"sqlite:///{tmp_path / 's.db'}", GRIDBOT_WEB_HOST="127.0.0.1",
                GRIDBOT_WEB_PORT=str(port), PYTHONUNBUFFERED="1")
+    if county is not None:
+        env["GRIDBOT_COUNTY"] = str(county)
     log = tmp_path / "gridbot-run.log"
     with log.open("wb") as out:  # the child keeps its own handle
         proc = subprocess.Popen([sys.executable, "-m", "bot.cli", "run"], cwd=ROOT, env=env,
@@ -228,23 +232,30 @@ def test_make_run_without_a_token_serves_the_chat_page_and_the_bot_answers(sandb
 
 
 # -- 2. in a real browser -----------------------------------------------------------------------------
-@pytest.mark.browser
-def test_a_person_can_file_a_request_in_the_browser(tmp_path: Path):
+def playwright_or_skip() -> Any:
     try:
         from playwright import sync_api
     except ImportError as e:  # not installed, or a broken install
         pytest.skip(f"playwright is not importable ({e}); pip install playwright — the browser is {CHROMIUM}")
     if not CHROMIUM.exists():
         pytest.skip(f"{CHROMIUM} not found (apt-get install -y chromium)")
-    expect = sync_api.expect
-    running = start_sandbox(tmp_path)
+    return sync_api
+
+
+@contextmanager
+def browser_session(tmp_path: Path, county: Path | None = None, browser_args: tuple[str, ...] = (),
+                    **page_options: Any) -> Iterator[tuple[Sandbox, Any]]:
+    """A `gridbot run` sandbox and its chat page, connected, in a headless Chromium. On the way out: no page
+    error, no failed request, no console error; the process alive and stopping cleanly on Ctrl-C. A failure
+    leaves failure.png in tmp_path and shows the process's log."""
+    sync_api = playwright_or_skip()
+    running = start_sandbox(tmp_path, county)
     errors: list[str] = []
     try:
         with sync_api.sync_playwright() as pw:
-            browser = pw.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
-            # a browser in another zone: the page must still show the county's time
-            page = browser.new_page(viewport={"width": 1100, "height": 860}, locale="zh-CN",
-                                    timezone_id="America/Los_Angeles")
+            browser = pw.chromium.launch(executable_path=str(CHROMIUM), headless=True,
+                                         args=[*CHROMIUM_ARGS, *browser_args])
+            page = browser.new_page(**{"viewport": {"width": 1100, "height": 860}, "locale": "zh-CN", **page_options})
             try:
                 page.on("pageerror", lambda e: errors.append(f"page error: {e}"))
                 page.on("console", lambda m: errors.append(f"console {m.type}: {m.text}")
@@ -252,59 +263,9 @@ def test_a_person_can_file_a_request_in_the_browser(tmp_path: Path):
                 page.on("response", lambda r: errors.append(f"HTTP {r.status} {r.request.method} {r.url}")
                         if r.status >= 400 and not r.url.endswith("/favicon.ico") else None)  # no icon: fine
                 page.goto(running.url + "/")
-                expect(page).to_have_title(re.compile("网格通"))
-                expect(page.get_by_test_id("status")).to_contain_text("已连接", timeout=STEP_TIMEOUT * 1000)
-
-                # be 王秀兰 in her private chat with the bot
-                persona, chat = page.get_by_test_id("persona"), page.get_by_test_id("chat")
-                persona.select_option(option_value(persona, RESIDENT_NAME))
-                chat.select_option(option_value(chat, "与机器人私聊"))
-                expect(chat).to_have_value(str(RESIDENT))
-
-                box = page.get_by_test_id("text")
-                box.fill(ILLEGAL_BUILDING)
-                box.press("Enter")
-                expect(box).to_have_value("")
-                log = page.get_by_test_id("log")
-                mine = log.locator(".msg").filter(has_text=ILLEGAL_BUILDING).first
-                expect(mine).to_be_visible()
-                understood = log.locator(".msg").filter(has_text="我理解您反映的是").last
-                expect(understood).to_be_visible(timeout=STEP_TIMEOUT * 1000)
-                lead = re.search(r"主办部门：(\S+)", understood.inner_text())
-                assert lead, understood.inner_text()
-                lead = lead.group(1)
-                page.screenshot(path=str(tmp_path / "1-understood.png"))
-
-                understood.get_by_role("button", name=re.compile("提交")).click()
-                submitted = log.locator(".msg").filter(has_text="工单号：").last
-                expect(submitted).to_be_visible(timeout=STEP_TIMEOUT * 1000)
-                number = NUMBER.search(submitted.inner_text())
-                assert number, submitted.inner_text()
-                number = number.group(1)
-                expect(log).to_contain_text(f"已派至【{lead}】", timeout=STEP_TIMEOUT * 1000)
-                page.screenshot(path=str(tmp_path / "2-submitted.png"))
-
-                # now be someone of the lead department and open its group
-                group = next(c for c in running.refresh()["chats"] if c["type"] != "private" and c["title"] == lead)
-                assert group["members"], f"nobody can open the group of {lead} in the page"
-                persona.select_option(str(group["members"][0]))
-                chat.select_option(option_value(chat, f"群：{lead}"))
-                card = log.locator(".msg").filter(has_text=number).last
-                expect(card).to_be_visible(timeout=STEP_TIMEOUT * 1000)
-                expect(card).to_contain_text(ILLEGAL_BUILDING)
-                expect(card.get_by_role("button", name="签收")).to_be_visible()
-                expect(card.get_by_role("button", name="退回")).to_be_visible()
-                page.screenshot(path=str(tmp_path / "3-department-card.png"))
-
-                # the county's clock, not the browser's; travel two hours ahead: the 签收 reminder (催办) arrives
-                county_hour = datetime.now(ZoneInfo("Asia/Shanghai")).strftime("%H:")
-                expect(page.get_by_test_id("clock")).to_contain_text(county_hour)
-                page.get_by_test_id("travel-hour").click()
-                page.get_by_test_id("travel-hour").click()
-                expect(log.locator(".msg").filter(has_text="【催办】").last).to_be_visible(timeout=STEP_TIMEOUT * 1000)
-                later = (datetime.now(ZoneInfo("Asia/Shanghai")) + timedelta(hours=2)).strftime("%H:")
-                expect(page.get_by_test_id("clock")).to_contain_text(later)
-                page.screenshot(path=str(tmp_path / "4-after-time-travel.png"))
+                sync_api.expect(page).to_have_title(re.compile("网格通"))
+                sync_api.expect(page.get_by_test_id("status")).to_contain_text("已连接", timeout=STEP_TIMEOUT * 1000)
+                yield running, page
             except Exception:
                 page.screenshot(path=str(tmp_path / "failure.png"))
                 raise
@@ -320,6 +281,69 @@ def test_a_person_can_file_a_request_in_the_browser(tmp_path: Path):
             running.proc.kill()
             running.proc.wait(5)
     assert code == 0, f"exit code {code} ({took:.1f}s after SIGINT)\n{running.tail()}"
+
+
+def play(page: Any, persona_label: str, chat_label: str) -> None:
+    """Pick a persona and one of their chats, as a person does in the page's header."""
+    persona, chat = page.get_by_test_id("persona"), page.get_by_test_id("chat")
+    persona.select_option(option_value(persona, persona_label))
+    chat.select_option(option_value(chat, chat_label))
+
+
+@pytest.mark.browser
+def test_a_person_can_file_a_request_in_the_browser(tmp_path: Path):
+    expect = playwright_or_skip().expect
+    # a browser in another zone: the page must still show the county's time
+    with browser_session(tmp_path, timezone_id="America/Los_Angeles") as (running, page):
+        # be 王秀兰 in her private chat with the bot
+        play(page, RESIDENT_NAME, "与机器人私聊")
+        persona, chat = page.get_by_test_id("persona"), page.get_by_test_id("chat")
+        expect(chat).to_have_value(str(RESIDENT))
+
+        box = page.get_by_test_id("text")
+        box.fill(ILLEGAL_BUILDING)
+        box.press("Enter")
+        expect(box).to_have_value("")
+        log = page.get_by_test_id("log")
+        mine = log.locator(".msg").filter(has_text=ILLEGAL_BUILDING).first
+        expect(mine).to_be_visible()
+        understood = log.locator(".msg").filter(has_text="我理解您反映的是").last
+        expect(understood).to_be_visible(timeout=STEP_TIMEOUT * 1000)
+        lead = re.search(r"主办部门：(\S+)", understood.inner_text())
+        assert lead, understood.inner_text()
+        lead = lead.group(1)
+        page.screenshot(path=str(tmp_path / "1-understood.png"))
+
+        understood.get_by_role("button", name=re.compile("提交")).click()
+        submitted = log.locator(".msg").filter(has_text="工单号：").last
+        expect(submitted).to_be_visible(timeout=STEP_TIMEOUT * 1000)
+        number = NUMBER.search(submitted.inner_text())
+        assert number, submitted.inner_text()
+        number = number.group(1)
+        expect(log).to_contain_text(f"已派至【{lead}】", timeout=STEP_TIMEOUT * 1000)
+        page.screenshot(path=str(tmp_path / "2-submitted.png"))
+
+        # now be someone of the lead department and open its group
+        group = next(c for c in running.refresh()["chats"] if c["type"] != "private" and c["title"] == lead)
+        assert group["members"], f"nobody can open the group of {lead} in the page"
+        persona.select_option(str(group["members"][0]))
+        chat.select_option(option_value(chat, f"群：{lead}"))
+        card = log.locator(".msg").filter(has_text=number).last
+        expect(card).to_be_visible(timeout=STEP_TIMEOUT * 1000)
+        expect(card).to_contain_text(ILLEGAL_BUILDING)
+        expect(card.get_by_role("button", name="签收")).to_be_visible()
+        expect(card.get_by_role("button", name="退回")).to_be_visible()
+        page.screenshot(path=str(tmp_path / "3-department-card.png"))
+
+        # the county's clock, not the browser's; travel two hours ahead: the 签收 reminder (催办) arrives
+        county_hour = datetime.now(ZoneInfo("Asia/Shanghai")).strftime("%H:")
+        expect(page.get_by_test_id("clock")).to_contain_text(county_hour)
+        page.get_by_test_id("travel-hour").click()
+        page.get_by_test_id("travel-hour").click()
+        expect(log.locator(".msg").filter(has_text="【催办】").last).to_be_visible(timeout=STEP_TIMEOUT * 1000)
+        later = (datetime.now(ZoneInfo("Asia/Shanghai")) + timedelta(hours=2)).strftime("%H:")
+        expect(page.get_by_test_id("clock")).to_contain_text(later)
+        page.screenshot(path=str(tmp_path / "4-after-time-travel.png"))
 
 
 def option_value(select, label_contains: str) -> str:

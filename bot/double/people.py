@@ -118,48 +118,6 @@ class People:
             self._keyboards[chat_id] = None
         return message
 
-    def send_photo(
-        self, chat_id: int, user_id: int, caption: str | None = None, reply_to_message_id: int | None = None
-    ) -> JSON:
-        """A user sends a (fake, but downloadable) photo."""
-        record = self._new_file("photo", b"\xff\xd8\xff\xe0fake-jpeg", "photo.jpg", "image/jpeg")
-        content: JSON = {"photo": self._photo_sizes(record)} | ({"caption": caption} if caption else {})
-        return self._user_message(chat_id, user_id, content, reply_to_message_id)
-
-    def send_album(self, chat_id: int, user_id: int, count: int = 3, caption: str | None = None,
-                   reply_to_message_id: int | None = None) -> list[JSON]:
-        """A user sends several photos at once: one message each, sharing a media_group_id (the caption on the
-        first), delivered as separate updates like Telegram does (each replying to the same message, if any)."""
-        group = str(next(self._ids))
-        sent = []
-        for i in range(count):
-            record = self._new_file("photo", b"\xff\xd8\xff\xe0album-%d" % i, f"photo{i}.jpg", "image/jpeg")
-            content: JSON = {"photo": self._photo_sizes(record), "media_group_id": group}
-            if caption and i == 0:
-                content["caption"] = caption
-            sent.append(self._user_message(chat_id, user_id, content, reply_to_message_id))
-        return sent
-
-    def send_voice(self, chat_id: int, user_id: int, seconds: int = 8, size: int = 24_000) -> JSON:
-        """A user sends a voice note (an OGG/Opus recording, as Telegram's clients do)."""
-        record = self._new_file("voice", b"OggS" + b"\x00" * max(0, size - 4), "voice.ogg", "audio/ogg")
-        voice = self._file_view(record, "mime_type") | {"duration": int(seconds)}
-        return self._user_message(chat_id, user_id, {"voice": voice})
-
-    def send_video(self, chat_id: int, user_id: int, seconds: int = 10, size: int = 300_000) -> JSON:
-        record = self._new_file("video", b"\x00\x00\x00\x18ftypmp42" + b"\x00" * max(0, size - 12), "video.mp4",
-                                "video/mp4")
-        video = self._file_view(record, "mime_type") | {"duration": int(seconds), "width": 640, "height": 480}
-        return self._user_message(chat_id, user_id, {"video": video})
-
-    def send_document(self, chat_id: int, user_id: int, name: str = "材料.pdf", size: int = 50_000,
-                      mime: str = "application/pdf") -> JSON:
-        """A user sends a file; `size` as Telegram reports it (the data itself is not kept when it is large)."""
-        record = self._new_file("document", b"%PDF-1.4" if size < 1_000_000 else b"%PDF-1.4 (large)", name, mime)
-        record["file_size"] = int(size)
-        document = self._file_view(record, "file_name", "mime_type")
-        return self._user_message(chat_id, user_id, {"document": document})
-
     def send_location(
         self,
         chat_id: int,
@@ -170,6 +128,15 @@ class People:
     ) -> JSON:
         location = {"latitude": float(latitude), "longitude": float(longitude)}
         return self._user_message(chat_id, user_id, {"location": location}, reply_to_message_id)
+
+    def send_venue(
+        self, chat_id: int, user_id: int, latitude: float, longitude: float, title: str, address: str = "",
+        reply_to_message_id: int | None = None,
+    ) -> JSON:
+        """A user sends a named place (Telegram's clients: 📎 → 位置 → a place from the list)."""
+        location = {"latitude": float(latitude), "longitude": float(longitude)}
+        venue = {"location": location, "title": str(title), "address": str(address)}
+        return self._user_message(chat_id, user_id, {"venue": venue, "location": location}, reply_to_message_id)
 
     def edit_text(self, chat_id: int, user_id: int, message_id: int, text: str) -> JSON:
         """A user edits a text they sent; the bot gets an edited_message update, as from Telegram."""
@@ -327,7 +294,8 @@ class People:
             for s in list(history.values())[-last:]:
                 m = s.message
                 body = m.get("text") or m.get("caption") or next(
-                    (k for k in ("photo", "location", "sticker", "document", "contact") if k in m), "?"
+                    (k for k in ("photo", "voice", "video", "venue", "location", "sticker", "document", "contact")
+                     if k in m), "?"
                 )
                 buttons = [label for label, _ in _callback_datas(m)]
                 flag = " [deleted]" if s.deleted else ""
@@ -350,9 +318,11 @@ class People:
         actions: dict[str, Callable[..., Any]] = {
             "users": self.add_user, "groups": self.add_group, "send": self.send_text,
             "press": self.press, "press_button": self.press_button, "location": self.send_location,
+            "venue": self.send_venue,
             "photo": self.send_photo, "sticker": self.send_sticker, "contact": self.send_contact,
             "album": self.send_album, "voice": self.send_voice, "video": self.send_video,
-            "document": self.send_document,
+            "document": self.send_document, "upload_photo": self.upload_photo, "upload_album": self.upload_album,
+            "upload_voice": self.upload_voice,
             "fault": self.inject_fault, "clear_faults": self.clear_faults, "block": self.set_blocked,
         }  # fmt: skip
         action = self.controls.get(request.match_info["action"]) or actions.get(request.match_info["action"])

@@ -171,8 +171,13 @@ class TelegramRules:
     def _file_view(record: JSON, *keys: str) -> JSON:
         return {k: record[k] for k in ("file_id", "file_unique_id", "file_size", *keys)}
 
-    def _photo_sizes(self, record: JSON) -> list[JSON]:
-        small = {**self._file_view(record), "width": 90, "height": 67}
+    def _photo_sizes(self, record: JSON, width: int = 1280, height: int = 960) -> list[JSON]:
+        """Telegram's sizes of a photo: a thumbnail (90 px on the long side) and the photo, at most 1280."""
+        def fit(side: int) -> tuple[int, int]:
+            scale = min(1.0, side / max(width, height))
+            return max(1, int(width * scale)), max(1, int(height * scale))
+
+        small = {**self._file_view(record), **dict(zip(("width", "height"), fit(90), strict=True))}
         small["file_id"], small["file_unique_id"] = record["file_id"] + "-s", record["file_unique_id"] + "s"
         self._files.setdefault(small["file_id"], {**record, **small})
-        return [small, {**self._file_view(record), "width": 1280, "height": 960}]
+        return [small, {**self._file_view(record), **dict(zip(("width", "height"), fit(1280), strict=True))}]

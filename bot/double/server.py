@@ -43,6 +43,7 @@ from bot.double.markup import (
     _Stored,
     parse_html,
 )
+from bot.double.media import UserMedia
 from bot.double.methods import BotApiMethods
 from bot.double.people import People
 from bot.double.rules import TelegramRules
@@ -52,7 +53,7 @@ __all__ = ["BotApiDouble", "DoubleError", "ApiError", "parse_html"]
 
 _LOG = logging.getLogger(__name__)
 
-class BotApiDouble(TelegramRules, BotApiMethods, People):
+class BotApiDouble(TelegramRules, BotApiMethods, People, UserMedia):
     """The Bot API subset GridBot uses, with Telegram's semantics, plus a control API for tests."""
 
     def __init__(
@@ -118,6 +119,7 @@ class BotApiDouble(TelegramRules, BotApiMethods, People):
         app.router.add_route("*", "/bot{token}/{method}", self._handle_bot)
         app.router.add_get("/file/bot{token}/{path:.+}", self._handle_file)
         app.router.add_get("/_control/state", self._handle_state)
+        app.router.add_get("/_control/file/{file_id}", self._handle_page_file)
         app.router.add_post("/_control/{action}", self._handle_control)
         app.router.add_get("/", self._handle_page)
         return app
