@@ -4,7 +4,9 @@ residents filing requests, SIGKILLed many times, with Telegram's faults injected
     .venv/bin/python benchmarks/soak.py --database sqlite --residents 60 --requests 10000 --kills 20
     .venv/bin/python benchmarks/soak.py --database postgresql://postgres@127.0.0.1:5432/gridbot_soak ...
 
-`--requests` is the total (spread over the residents). `--faults 0.05,0.05,0.02` are the rates of 500s, 429s
+`--requests` is the total (spread over the residents); the sentences are one per matter of the catalogue, so
+the cards spread over the departments' groups as a county's day does (20 sends a minute per group is Telegram's
+limit, and the run waits until every card has arrived). `--faults 0.05,0.05,0.02` are the rates of 500s, 429s
 and dropped connections (the method took effect, the answer was lost). Prints a JSON summary; exits 1 if a
 property failed. The PostgreSQL database must exist (it is emptied first).
 """
@@ -25,7 +27,7 @@ from sqlalchemy import text  # noqa: E402
 
 from storage.db import Database  # noqa: E402
 from tests.conftest import TABLES  # noqa: E402
-from tests.harness import Harness  # noqa: E402
+from tests.harness import Harness, spread_requests  # noqa: E402
 
 MUST_BE_ZERO = ("lost", "duplicate_tickets", "messages_without_draft", "submits_without_number",
                 "tickets_without_card", "order_breaks", "error_replies")
@@ -44,7 +46,8 @@ async def main(args: argparse.Namespace) -> int:
         rates = dict(zip(("500", "429", "drop"), map(float, args.faults.split(",")), strict=True))
         per_resident = max(1, args.requests // args.residents)
         harness = Harness(work, url, residents=args.residents, requests=per_resident, kills=args.kills,
-                          fault_rates=rates, step_timeout=args.step_timeout, kill_every=args.kill_every)
+                          fault_rates=rates, step_timeout=args.step_timeout, kill_every=args.kill_every,
+                          sentences=spread_requests())
         try:
             await harness.setup()
             await harness.run()

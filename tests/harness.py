@@ -44,6 +44,29 @@ REQUESTS = [  # one sentence each, for different departments
 ]
 
 
+def spread_requests(limit: int = 200) -> list[str]:
+    """One confidently routed sentence per matter of the shipped catalogue (its strongest keywords), ordered
+    round-robin over lead departments: a large soak's cards spread over many groups, so Telegram's 20 sends a
+    minute per group do not make the run last hours. Falls back to REQUESTS."""
+    from nlp.catalogue import load_catalogue
+    from nlp.classifier import Classifier
+
+    catalogue = load_catalogue(ROOT / "data" / "catalogue.yaml")
+    classifier = Classifier.load(catalogue, None)
+    by_lead: dict[str, list[str]] = defaultdict(list)
+    for code in sorted(catalogue.matters):
+        matter = catalogue.matters[code]
+        words = sorted(matter.keywords, key=lambda w: (-matter.keywords[w], w))[:2]
+        text = f"反映一下：{'，'.join(words)}，影响群众生活，请尽快处理"
+        result = classifier.classify(text)
+        if result.top and result.top.code == code and result.confident(0.5) and not result.emergency:
+            by_lead[matter.lead].append(text)
+    ordered = [texts_ for _, texts_ in sorted(by_lead.items())]
+    spread = [t for i in range(max(map(len, ordered), default=0)) for group in ordered if i < len(group)
+              for t in [group[i]]]
+    return spread[:limit] or REQUESTS
+
+
 @dataclass
 class Results:
     sent: dict[str, float] = field(default_factory=dict)  # serial → when the resident wrote it
@@ -64,8 +87,9 @@ class Results:
 class Harness:
     def __init__(self, workdir: Path, database_url: str, *, residents: int, requests: int, kills: int,
                  fault_rates: dict[str, float] | None = None, seed: int = 7, step_timeout: float = 90.0,
-                 kill_every: float = 4.0) -> None:
+                 kill_every: float = 4.0, sentences: list[str] | None = None) -> None:
         self.workdir, self.database_url = workdir, database_url
+        self.sentences = sentences or REQUESTS
         self.residents = [FIRST_RESIDENT + i for i in range(residents)]
         self.per_resident, self.kills, self.kill_every = requests, kills, kill_every
         self.fault_rates = fault_rates or {}
@@ -152,7 +176,7 @@ class Harness:
     async def _resident(self, user: int) -> None:
         for i in range(self.per_resident):
             serial = f"{user - FIRST_RESIDENT + 1}-{i + 1}"
-            text = f"{REQUESTS[(user + i) % len(REQUESTS)]}（编号{serial}）"
+            text = f"{self.sentences[(user + i) % len(self.sentences)]}（编号{serial}）"
             self.double.send_text(user, user, text)
             self.results.sent[serial] = time.monotonic()
             draft = await self._wait(user, lambda m, s=serial: f"（编号{s}）" in (m.get("text") or "")
