@@ -100,7 +100,7 @@ async def build_services(settings: Settings, *, now: Callable[[], datetime] = ut
     classifier.learn_many(await tickets.labelled_history())
     svc = Services(
         settings=settings, db=db, catalogue=catalogue, classifier=classifier, calendar=calendar, workflow=workflow,
-        directory=Directory(db), tickets=tickets, prompts=Prompts(db, now), inbox=Inbox(db),
+        directory=Directory(db, settings.grid_near_m), tickets=tickets, prompts=Prompts(db, now), inbox=Inbox(db),
         audit=AuditLog(db, now),
         call_intake=CallIntake(db, workflow, classifier, catalogue, settings.confidence_threshold),
         intake=Intake(db, workflow, classifier, catalogue, settings.confidence_threshold,
