@@ -99,7 +99,7 @@ async def build_services(settings: Settings, *, now: Callable[[], datetime] = ut
                         dispatch_limit=settings.dispatch_limit,
                         on_commit=lambda: holder[0].wake_sender() if holder else None, on_label=classifier.learn)
     tickets = Tickets(db)
-    directory = Directory(db)
+    directory = Directory(db, settings.grid_near_m)
     classifier.learn_many(await tickets.labelled_history())
     svc = Services(
         settings=settings, db=db, catalogue=catalogue, classifier=classifier, calendar=calendar, workflow=workflow,

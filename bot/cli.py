@@ -106,6 +106,7 @@ def _dispatch(args: argparse.Namespace) -> int:
 
 
 def _county(args: argparse.Namespace) -> int:
+    from bot.countymap import missing_boundaries
     from bot.directory import CountyError, load_county, parse_county
     from nlp.catalogue import CatalogueError, load_catalogue
     from storage.db import Database
@@ -114,9 +115,13 @@ def _county(args: argparse.Namespace) -> int:
     path = Path(args.file)
     try:
         catalogue = load_catalogue(settings.catalogue)
+        doc = parse_county(path, catalogue)
+        for warning in missing_boundaries(doc, path):
+            print(f"warning: {warning}", file=sys.stderr)
         if args.action == "check":
-            parse_county(path, catalogue)
-            print(f"{path}: ok")
+            grids = [g for t in doc.get("townships") or [] for g in t.get("grids") or []]
+            print(f"{path}: ok ({len(grids)} grids, {sum(g.get('boundary') is not None for g in grids)} with a "
+                  f"boundary, {sum(len(g.get('places') or ()) for g in grids)} places)")
             return 0
 
         async def load():

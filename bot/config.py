@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from bot.calendar import Limit
+from bot.geo import GRID_NEAR_M
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA = ROOT / "data"
@@ -43,6 +44,7 @@ class Settings:
     sandbox_allowed: bool = True  # GRIDBOT_SANDBOX=0 (the Docker image): no token is an error, not the sandbox
     ops_chat_id: int | None = None  # where faults of ours are reported (besides the log)
     arrival_radius_m: float = 500.0  # 报到 farther than this from the call's place is marked out of range
+    grid_near_m: float = GRID_NEAR_M  # a location outside every grid belongs to the nearest one this near
     call_urgent_respond: str = "10m"
     call_urgent_arrive: str = "30m"
     call_respond: str = "1h"
@@ -147,6 +149,7 @@ def load_settings(env: dict[str, str] | None = None, dotenv: Path | None = ROOT 
         sandbox_allowed=sandbox not in ("0", "false", "no"),
         ops_chat_id=number("GRIDBOT_OPS_CHAT_ID", None, int, -(10**15), 10**15),
         arrival_radius_m=number("GRIDBOT_ARRIVAL_RADIUS_M", Settings.arrival_radius_m, float, 10, 100_000),
+        grid_near_m=number("GRIDBOT_GRID_NEAR_M", Settings.grid_near_m, float, 0, 5_000),
         call_urgent_respond=limit("GRIDBOT_CALL_URGENT_RESPOND", Settings.call_urgent_respond),
         call_urgent_arrive=limit("GRIDBOT_CALL_URGENT_ARRIVE", Settings.call_urgent_arrive),
         call_respond=limit("GRIDBOT_CALL_RESPOND", Settings.call_respond),

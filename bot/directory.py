@@ -1,13 +1,15 @@
 """Who is who: departments, grids, members, invites, and the county file that sets them up.
 
 The county file (YAML) is loaded by `gridbot county load FILE`; loading is idempotent (upsert by code /
-telegram_id), so the same file can be re-applied after edits. Invites (/start CODE deep links) do the
-same from chat: bind a group to a department, give a user a role.
+telegram_id), so the same file can be re-applied after edits. It also draws the grid map (each grid's boundary
+and places, checked by bot/countymap.py), which `Directory.grid_map()` serves to the bot. Invites (/start CODE
+deep links) do the same from chat: bind a group to a department, give a user a role.
 """
 
 from __future__ import annotations
 
 import secrets
+import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -17,6 +19,8 @@ import yaml
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from bot.countymap import GridEntry, GridMap, check_map
+from bot.geo import GRID_NEAR_M
 from nlp.catalogue import Catalogue
 from storage.db import Database
 from storage.models import Department, DepartmentKind, Grid, Invite, Matter, Member, Role, utcnow
@@ -39,6 +43,8 @@ class LoadReport:
 
 
 _ROLES = {r.value for r in Role}
+#: county files loaded by this process: a Directory's cached grid map is rebuilt when this moves
+_county_loads = 0
 
 
 def parse_county(path: Path, catalogue: Catalogue) -> dict[str, Any]:
@@ -90,13 +96,15 @@ def parse_county(path: Path, catalogue: Catalogue) -> dict[str, Any]:
             problems.append(f"{where}: unknown grid {m['grid']}")
         if m.get("role") == Role.STAFF and not m.get("department"):
             problems.append(f"{where}: staff needs a department")
+    problems += check_map(doc, path)
     if problems:
         raise CountyError(problems)
     return doc
 
 
 async def load_county(db: Database, catalogue: Catalogue, path: Path) -> LoadReport:
-    """Apply a county file: catalogue departments, command center, townships, grids, members."""
+    """Apply a county file: catalogue departments, command center, townships, grids (with their map), members."""
+    global _county_loads
     doc = parse_county(path, catalogue)
     report = LoadReport()
     async with db.session() as s:
@@ -119,6 +127,8 @@ async def load_county(db: Database, catalogue: Catalogue, path: Path) -> LoadRep
             for g in t.get("grids") or []:
                 grid = (await s.exec(select(Grid).where(Grid.code == g["code"]))).first() or Grid(code=g["code"])
                 grid.name, grid.township_id = g["name"], township.id
+                grid.boundary = g.get("boundary")  # the file is the map: a boundary taken out of it goes too
+                grid.places = [name.strip() for name in g.get("places") or []]
                 s.add(grid)
                 report.grids += 1
         await s.flush()
@@ -131,6 +141,7 @@ async def load_county(db: Database, catalogue: Catalogue, path: Path) -> LoadRep
             member.grid_id = (await grid_by_code(s, m["grid"])).id if m.get("grid") else None
             s.add(member)
             report.members += 1
+    _county_loads += 1
     return report
 
 
@@ -181,10 +192,33 @@ async def grid_by_code(s: AsyncSession, code: str) -> Grid | None:
 
 
 class Directory:
-    """Member and department look-ups and invites, each in its own short transaction."""
+    """Member and department look-ups and invites, each in its own short transaction; the grid map."""
 
-    def __init__(self, db: Database) -> None:
+    #: seconds a cached grid map is trusted before the database is read again (a load from another process)
+    MAP_REFRESH_S = 60.0
+
+    def __init__(self, db: Database, near_m: float = GRID_NEAR_M) -> None:
         self.db = db
+        self.near_m = near_m
+        self._map: GridMap | None = None
+        self._map_rows: tuple = ()
+        self._map_seen = (-1, 0.0)  # (_county_loads, monotonic time) when the rows were last read
+
+    async def grid_map(self) -> GridMap:
+        """The county's grid map (bot/countymap.py: ``locate(lat, lon)``, ``places_in(text)``), built from the
+        database and cached: rebuilt after a county file is loaded in this process, and re-read at most every
+        MAP_REFRESH_S seconds, so `gridbot county load` from a shell reaches a running bot within a minute."""
+        loads, now = _county_loads, time.monotonic()
+        if self._map is not None and self._map_seen[0] == loads and now - self._map_seen[1] < self.MAP_REFRESH_S:
+            return self._map
+        async with self.db.read() as s:
+            rows = tuple((code, boundary, tuple(places or ())) for code, boundary, places in (await s.exec(
+                select(Grid.code, Grid.boundary, Grid.places).order_by(col(Grid.code)))).all())
+        if self._map is None or rows != self._map_rows:
+            self._map = GridMap((GridEntry(*row) for row in rows), self.near_m)
+            self._map_rows = rows
+        self._map_seen = (loads, now)
+        return self._map
 
     async def member(self, telegram_id: int, name: str = "") -> Member:
         """The member for a Telegram user; unknown users become residents on first contact."""
@@ -203,9 +237,6 @@ class Directory:
     async def grids_by_code(self) -> dict[str, Grid]:
         async with self.db.read() as s:
             return {g.code: g for g in (await s.exec(select(Grid).order_by(col(Grid.code)))).all()}
-
-    async def grid_map(self):  # the county's grid map: none drawn yet (bot/countymap.py)
-        return None
 
     async def grid_label(self, grid_id: int | None) -> str:
         from bot import queries

@@ -6,6 +6,9 @@ from __future__ import annotations
 import math
 
 EARTH_RADIUS_M = 6_371_008.8
+#: a location outside every grid still belongs to the nearest grid within this many metres (bot/countymap.py;
+#: GRIDBOT_GRID_NEAR_M): a GPS fix is often 10–50 m off, and a county's grids seldom cover all of it
+GRID_NEAR_M = 200.0
 
 
 def distance_m(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
