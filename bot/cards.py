@@ -28,6 +28,7 @@ from storage.models import TicketState as S
 
 MAX_SUGGESTIONS = 6
 DONE_STATES = frozenset({S.RESOLVED, S.RATED, S.CLOSED})
+ENDED = frozenset({S.INVALID, S.MERGED})  # ended by the command center
 
 
 @dataclass
@@ -134,7 +135,9 @@ class Cards(CardBoard):
                           shared: _Shared) -> tuple[str, list[list[Button]]]:
         matter = self.catalogue.matter(ticket.matter_code)
         lead, coop = shared.lead, shared.cooperate
-        if a.state == AssignmentState.WITHDRAWN:
+        if a.state == AssignmentState.WITHDRAWN and ticket.state in ENDED:
+            state = texts.CARD_ENDED[ticket.state]
+        elif a.state == AssignmentState.WITHDRAWN:
             state = texts.CARD_WITHDRAWN
         else:
             state = texts.STATE[ticket.state]
@@ -202,6 +205,7 @@ class Cards(CardBoard):
             rows.append([button(texts.BTN_UPHOLD, "uphold", ticket.id)])
         rows += [[button(self.catalogue.matter(c).name, "dispatch", ticket.id, c)] for c in codes[:MAX_SUGGESTIONS]]
         rows.append([button(texts.BTN_BROWSE, "browse", ticket.id)])
+        rows.append([button(texts.BTN_INVALID, "invalidate", ticket.id), button(texts.BTN_MERGE, "merge", ticket.id)])
         return text + texts.DISPATCH_PROMPT, rows
 
     async def _conversation(self, s: AsyncSession, ticket: Ticket, card: Card) -> str:
@@ -215,9 +219,12 @@ class Cards(CardBoard):
     async def _dispatch_outcome(self, s: AsyncSession, ticket: Ticket, card: Card) -> str:
         event = (await s.exec(select(Event).where(
             Event.ticket_id == ticket.id, Event.id > card.data.get("after", 0),
-            col(Event.kind).in_(["dispatched", "rerouted", "upheld"])).order_by(col(Event.id)))).first()
+            col(Event.kind).in_(["dispatched", "rerouted", "upheld", "invalidated", "merged"]))
+            .order_by(col(Event.id)))).first()
         if event is None:
             return texts.DISPATCH_CLOSED
+        if event.kind in ("invalidated", "merged"):
+            return texts.DISPATCH_ENDED[event.kind].format(note=event.note or "")
         dept = await s.get(Department, event.department_id) if event.department_id else None
         matter = self.catalogue.matters.get(event.data.get("matter") or "")
         template = texts.DISPATCH_UPHELD if event.kind == "upheld" else texts.DISPATCH_DONE

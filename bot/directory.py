@@ -25,6 +25,8 @@ from nlp.catalogue import Catalogue
 from storage.db import Database
 from storage.models import Department, DepartmentKind, Grid, Invite, Matter, Member, Role, utcnow
 
+HEAD = "head"  # an invite kind: staff who head their department (see its figures and open list)
+
 
 class CountyError(Exception):
     """The county file is wrong; `problems` name the file and entry."""
@@ -96,6 +98,8 @@ def parse_county(path: Path, catalogue: Catalogue) -> dict[str, Any]:
             problems.append(f"{where}: unknown grid {m['grid']}")
         if m.get("role") == Role.STAFF and not m.get("department"):
             problems.append(f"{where}: staff needs a department")
+        if m.get("head") and m.get("role") != Role.STAFF:
+            problems.append(f"{where}: head: true is for staff (the head of their department)")
     problems += check_map(doc, path)
     if problems:
         raise CountyError(problems)
@@ -137,6 +141,7 @@ async def load_county(db: Database, catalogue: Catalogue, path: Path) -> LoadRep
             member.name = m.get("name", member.name)
             member.role = m.get("role", Role.RESIDENT)
             member.phone = m.get("phone", member.phone)
+            member.head = bool(m.get("head", False))
             member.department_id = (await department_by_code(s, m["department"])).id if m.get("department") else None
             member.grid_id = (await grid_by_code(s, m["grid"])).id if m.get("grid") else None
             s.add(member)
@@ -309,7 +314,8 @@ class Directory:
                 s.add(dept)
             else:
                 member = await member_by_telegram(s, telegram_id) or Member(telegram_id=telegram_id, name=name[:100])
-                member.role = invite.role or Role.RESIDENT
+                member.role = Role.STAFF if invite.role == HEAD else invite.role or Role.RESIDENT
+                member.head = invite.role == HEAD
                 member.department_id = dept.id if dept else None
                 member.grid_id = grid.id if grid else member.grid_id
                 s.add(member)

@@ -8,6 +8,7 @@ from sqlmodel import col, or_, select
 
 from bot import queries, texts
 from bot.calls.rules import OPEN as CALL_OPEN
+from bot.lists import waiting
 from bot.workflow.rules import OPEN_STATES
 from storage.db import Database
 from storage.models import (
@@ -47,15 +48,11 @@ class Tickets:
             return list(rows.all())
 
     async def view(self, number: str, member: Member) -> TicketView | None:
-        """One ticket with its history, for its reporters (and the grid worker who filed it or whose grid it is)."""
+        """One ticket with its history, for whoever may see it: its reporters, the grid worker who filed it or
+        whose grid it is, staff of a department it was assigned to, and the command center (any ticket)."""
         async with self.db.read() as s:
             ticket = (await s.exec(select(Ticket).where(Ticket.number == number))).first()
-            if ticket is None:
-                return None
-            co = (await s.exec(select(CoReporter).where(CoReporter.ticket_id == ticket.id,
-                                                        CoReporter.member_id == member.id))).first()
-            own_grid = member.role == Role.GRID_WORKER and member.grid_id is not None and member.grid_id == ticket.grid_id
-            if ticket.reporter_id != member.id and ticket.filed_by != member.id and co is None and not own_grid:
+            if ticket is None or not await self._may_see(s, ticket, member):
                 return None
             lead = (await s.exec(select(Department.name).join(Assignment, Assignment.department_id == Department.id)
                                  .where(Assignment.ticket_id == ticket.id, Assignment.role == AssignmentRole.LEAD)
@@ -69,6 +66,17 @@ class Tickets:
             return TicketView(ticket, lead, list(rows.all()),
                               [a.file_id for a in evidence if a.purpose == "request"],
                               [a.file_id for a in evidence if a.purpose == "result"])
+
+    @staticmethod
+    async def _may_see(s, ticket: Ticket, member: Member) -> bool:
+        if member.role in (Role.DISPATCHER, Role.ADMIN) or member.id in (ticket.reporter_id, ticket.filed_by):
+            return True
+        if member.role == Role.GRID_WORKER and member.grid_id is not None and member.grid_id == ticket.grid_id:
+            return True
+        if member.role == Role.STAFF and member.department_id is not None:
+            return await queries.department_assignment(s, ticket.id, member.department_id) is not None
+        return (await s.exec(select(CoReporter.id).where(CoReporter.ticket_id == ticket.id,
+                                                         CoReporter.member_id == member.id))).first() is not None
 
     async def has_photos(self, draft_id: int) -> bool:
         async with self.db.read() as s:
@@ -113,10 +121,7 @@ class Tickets:
 
 def _waiting(ticket: Ticket, lead: Assignment | None) -> str:
     """What an open ticket waits for, and until when (for /grid)."""
-    if lead is None or ticket.state in ("received", "returned"):
+    stage, due = waiting(ticket, lead, None)
+    if stage == "dispatch" or due is None:
         return texts.STATE[ticket.state]
-    if lead.state == "pending" and lead.accept_due:
-        return texts.WAITING.format(what=texts.STAGE["accept"], due=texts.local(lead.accept_due))
-    if lead.arrive_due and not lead.arrived_at:
-        return texts.WAITING.format(what=texts.STAGE["arrive"], due=texts.local(lead.arrive_due))
-    return texts.WAITING.format(what=texts.STAGE["resolve"], due=texts.local(lead.resolve_due))
+    return texts.WAITING.format(what=texts.STAGE[stage], due=texts.local(due))

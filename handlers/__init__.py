@@ -6,7 +6,7 @@ from telegram import Update
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler, MessageHandler, filters
 
 from bot import texts
-from handlers import admin, calls, department, dispatch, grid, media, places, resident
+from handlers import admin, calls, command, department, dispatch, grid, media, places, resident
 from handlers.common import Context, on_error
 from handlers.menus import Menus
 
@@ -38,6 +38,7 @@ def register(app: Application) -> None:
     resident.register(app)
     department.register(app)
     dispatch.register(app)
+    command.register(app)
     places.register(app)
     resident.register_fallbacks(app)
     media.register_fallbacks(app)

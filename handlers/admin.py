@@ -11,12 +11,13 @@ from telegram import Update
 from telegram.ext import Application, CommandHandler, filters
 
 from bot import texts
+from bot.directory import HEAD
 from handlers.common import Context, acting_member, member_with_role, polite, services
 from storage.models import Role
 
 INVITE_HOURS = 72
-GROUP_ROLES = {Role.STAFF: "department", Role.GRID_WORKER: "grid", Role.DISPATCHER: None, Role.ADMIN: None,
-               Role.RESIDENT: "grid"}
+GROUP_ROLES = {Role.STAFF: "department", HEAD: "department", Role.GRID_WORKER: "grid", Role.DISPATCHER: None,
+               Role.ADMIN: None, Role.RESIDENT: "grid"}
 
 
 @polite
@@ -72,7 +73,7 @@ async def redeem(update: Update, context: Context, code: str) -> None:
         await context.bot_data["menus"].ensure(context.bot, member)
         await update.effective_message.reply_text(
             texts.BOUND_ROLE.format(role=texts.ROLE[inv.role], where=_where(dept, grid)) + "\n\n"
-            + texts.HELP[member.role])
+            + texts.HELP[texts.role_key(member)])
 
 
 async def group_start(update: Update, context: Context) -> None:

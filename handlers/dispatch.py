@@ -48,15 +48,26 @@ async def browse(update: Update, context: Context, press: keyboard.Press, member
     index = int(press.arg) if press.arg and press.arg.isdigit() else None
     if index is None or index >= len(categories):
         text = texts.BROWSE_CATEGORIES.format(number=ticket.number, text=ticket.text)
-        buttons = [button(c, "browse", ticket.id, str(i)) for i, c in enumerate(categories)]
     else:
         text = texts.BROWSE_MATTERS.format(number=ticket.number, text=ticket.text, category=categories[index])
-        buttons = [button(m.name, "dispatch", ticket.id, m.code)
-                   for m in svc.catalogue.matters.values() if m.category1 == categories[index]]
-        buttons.append(button(texts.BTN_BACK, "browse", ticket.id))
-    rows = [buttons[i:i + 2] for i in range(0, len(buttons), 2)]
+    rows = catalogue_rows(svc.catalogue, ticket.id, press.arg)
     await update.callback_query.answer()
     await update.callback_query.edit_message_text(text[:4096], reply_markup=keyboard.inline(rows))
+
+
+def catalogue_rows(catalogue, ticket_id: int, arg: str | None, browse: str = "browse",
+                   pick: str = "dispatch") -> list[list]:
+    """The catalogue as buttons: its categories (`browse` with the category's index), or one category's
+    matters (`pick` with the matter's code) and a way back."""
+    categories = list(dict.fromkeys(m.category1 for m in catalogue.matters.values()))
+    index = int(arg) if arg and arg.isdigit() else None
+    if index is None or index >= len(categories):
+        buttons = [button(c, browse, ticket_id, str(i)) for i, c in enumerate(categories)]
+    else:
+        buttons = [button(m.name, pick, ticket_id, m.code)
+                   for m in catalogue.matters.values() if m.category1 == categories[index]]
+        buttons.append(button(texts.BTN_BACK, browse, ticket_id))
+    return [buttons[i:i + 2] for i in range(0, len(buttons), 2)]
 
 
 @answers("uphold")

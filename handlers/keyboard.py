@@ -33,6 +33,8 @@ CODES = {
     "respond": "rsp", "arrive_call": "car", "resolve_call": "crs",
     "confirm_arrival": "cfa", "dispute": "dsu", "confirm_done": "cfd", "reject_done": "rjd", "rate_call": "crt",
     "uphold_arrival": "upa", "reject_arrival": "rja",
+    # the command center's tools: 无效工单, 并单, 改派 (category, then matter), the /open and /overdue lists
+    "invalidate": "inv", "merge": "mrg", "reassign": "rsg", "reassign_to": "rst", "list": "ls",
 }  # fmt: skip
 ACTIONS = {code: action for action, code in CODES.items()}
 _DATA = re.compile(r"^([a-z]{1,4}):(\d{1,12})(?::([A-Za-z0-9_-]{1,16}))?$")

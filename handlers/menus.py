@@ -34,14 +34,15 @@ class Menus:
         self._set: dict[int, str] = {}
 
     async def ensure(self, bot: Bot, member: Member) -> None:
-        if member.telegram_id is None or self._set.get(member.telegram_id) == member.role:
+        key = texts.role_key(member)
+        if member.telegram_id is None or self._set.get(member.telegram_id) == key:
             return
         try:
-            if member.role == Role.RESIDENT:
+            if key == Role.RESIDENT:
                 await bot.delete_my_commands(scope=BotCommandScopeChat(member.telegram_id))
             else:
-                await bot.set_my_commands(_commands(member.role), scope=BotCommandScopeChat(member.telegram_id))
+                await bot.set_my_commands(_commands(key), scope=BotCommandScopeChat(member.telegram_id))
         except TelegramError:
             log.warning("could not set the command menu of chat %s", member.telegram_id, exc_info=True)
             return
-        self._set[member.telegram_id] = member.role
+        self._set[member.telegram_id] = key

@@ -18,7 +18,7 @@ from bot import requests, texts
 from bot.intake import DraftView
 from bot.outbox import button
 from bot.workflow import NotFound, WorkflowError
-from handlers import admin, keyboard, places
+from handlers import admin, command, keyboard, places
 from handlers.common import (
     Context,
     acting_member,
@@ -45,14 +45,14 @@ async def start(update: Update, context: Context) -> None:
         return
     member = await acting_member(update, context)
     await context.bot_data["menus"].ensure(context.bot, member)
-    await update.effective_message.reply_text(texts.START + "\n\n" + texts.HELP[member.role])
+    await update.effective_message.reply_text(texts.START + "\n\n" + texts.HELP[texts.role_key(member)])
 
 
 async def help_command(update: Update, context: Context) -> None:
     """/help: what this person's role can do (and their command menu is brought up to date)."""
     member = await acting_member(update, context)
     await context.bot_data["menus"].ensure(context.bot, member)
-    await update.effective_message.reply_text(texts.HELP[member.role])
+    await update.effective_message.reply_text(texts.HELP[texts.role_key(member)])
 
 
 async def my_tickets(update: Update, context: Context) -> None:
@@ -70,13 +70,15 @@ async def my_tickets(update: Update, context: Context) -> None:
 
 @polite
 async def show_ticket(update: Update, context: Context) -> None:
-    """/t NUMBER: one ticket with its history (only the reporter and co-reporters)."""
+    """/t NUMBER: one ticket with its history, for whoever may see it (bot/tickets.py); the command center gets
+    its tools with it."""
     if not context.args:
         await update.effective_message.reply_text(texts.T_USAGE)
         return
     svc = services(context)
     number = context.args[0].strip()[:20]
-    view = await svc.tickets.view(number, await acting_member(update, context))
+    member = await acting_member(update, context)
+    view = await svc.tickets.view(number, member)
     if view is None:
         raise NotFound(texts.T_NOT_FOUND.format(number=number))  # unknown, or someone else's: said alike
     t = view.ticket
@@ -87,7 +89,8 @@ async def show_ticket(update: Update, context: Context) -> None:
     await update.effective_message.reply_text(texts.TICKET_VIEW.format(
         number=t.number, state=texts.STATE[t.state], matter=_matter_name(svc, t.matter_code),
         lead=view.lead or texts.UNCLASSIFIED, text=t.text,
-        result=texts.TICKET_RESULT.format(result=t.result) if t.result else "", history=history)[:4096])
+        result=texts.TICKET_RESULT.format(result=t.result) if t.result else "", history=history)[:4096],
+        reply_markup=keyboard.inline(command.tool_buttons(t)) if command.commands(member) else None)
     for caption, photos in ((texts.T_PHOTOS, view.photos), (texts.T_RESULT_PHOTOS, view.result_photos)):
         await send_album(update, photos, caption.format(n=len(photos)))
 
@@ -144,7 +147,7 @@ async def unsupported(update: Update, context: Context) -> None:
 
 async def unknown_command(update: Update, context: Context) -> None:
     member = await acting_member(update, context)
-    await update.effective_message.reply_text(texts.UNKNOWN_COMMAND + "\n\n" + texts.HELP[member.role])
+    await update.effective_message.reply_text(texts.UNKNOWN_COMMAND + "\n\n" + texts.HELP[texts.role_key(member)])
 
 
 def render_draft(context: Context, view: DraftView) -> tuple[str, list]:
@@ -264,7 +267,7 @@ def register(app: Application) -> None:
     app.add_handler(CommandHandler("start", start, filters=PRIVATE))
     app.add_handler(CommandHandler("help", help_command, filters=PRIVATE))
     app.add_handler(CommandHandler("my", my_tickets, filters=PRIVATE))
-    app.add_handler(CommandHandler("t", show_ticket, filters=PRIVATE))
+    app.add_handler(CommandHandler("t", show_ticket))  # also in groups: the command center, a department's
     app.add_handler(CallbackQueryHandler(draft_button, pattern=keyboard.pattern(
         "submit", "other", "pick", "human", "cancel", "join")))
     app.add_handler(CallbackQueryHandler(callback_button, pattern=keyboard.pattern("solved", "satisfaction")))

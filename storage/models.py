@@ -43,6 +43,8 @@ class TicketState(StrEnum):
     REOPENED = "reopened"  # 重办: back with the lead department, new clock
     RATED = "rated"  # 已评价 (closed with the resident's answer)
     CLOSED = "closed"  # 未评价 (closed without an answer)
+    INVALID = "invalid"  # 无效工单: closed by the command center with a reason (spam, not a request); counted apart
+    MERGED = "merged"  # 并单: a duplicate merged into another ticket (its reporters follow that one)
 
 
 class AssignmentRole(StrEnum):
@@ -89,6 +91,7 @@ class Member(SQLModel, table=True):
     department_id: int | None = Field(default=None, foreign_key="department.id")
     grid_id: int | None = Field(default=None, foreign_key="grid.id")
     phone: str | None = Field(default=None, max_length=32)
+    head: bool = Field(default=False, sa_column_kwargs={"server_default": text("false")})  # heads its department
     created_at: datetime = Field(default_factory=utcnow)
 
 

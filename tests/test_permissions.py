@@ -32,6 +32,7 @@ from tests.helpers import (
     RESIDENT,
     STRANGER,
     ZFJ,
+    ZFJ_HEAD,
     ZFJ_STAFF,
     advance,
     row_counts,
@@ -40,7 +41,7 @@ from tests.helpers import (
 PEOPLE = {"stranger": STRANGER, "resident": RESIDENT, "other resident": NEIGHBOUR,
           "grid worker of another grid": OTHER_GRID_WORKER, "grid worker": GRID_WORKER,
           "member of another department": JTJ_STAFF, "department member": ZFJ_STAFF,
-          "dispatcher": DISPATCHER, "admin": ADMIN}
+          "department head": ZFJ_HEAD, "dispatcher": DISPATCHER, "admin": ADMIN}
 CHANGES = (Ticket, Event, Assignment, Draft, Rating, Extension, CoReporter, Outbox, PendingInput)
 CHINESE = re.compile(r"[\u4e00-\u9fff]{4}")
 
@@ -74,7 +75,11 @@ async def scene(bot) -> dict[str, tuple[int, int, str]]:
     found |= {name: (ZFJ, card["message_id"], f"{code}:{ticket_id}")
               for name, code in (("办结", "res"), ("报到", "arr"), ("申请延期", "ext"))}
     found |= {"转告群众": data(note, "转告群众"), "仅内部备注": data(note, "仅内部备注")}
-    found |= {"派单": data(dispatch, "按类别"), "按类别": data(dispatch, "按类别")}
+    found |= {"派单": data(dispatch, "按类别"), "按类别": data(dispatch, "按类别"), "无效工单": data(dispatch, "无效工单"),
+              "并单": data(dispatch, "并单")}
+    found |= {"改派": (ZFJ, card["message_id"], f"rsg:{ticket_id}"),
+              "改派到": (ZFJ, card["message_id"], f"rst:{ticket_id}:T-LD"),
+              "清单": (ZFJ, card["message_id"], "ls:0:od"), "清单页": (ZFJ, card["message_id"], "ls:999:od0")}
     found["派单"] = (CENTER, dispatch["message_id"], found["按类别"][2].replace("cat:", "dsp:") + ":T-LD")
     found |= {"批准延期": data(extension, "批准延期"), "不批准": data(extension, "不批准")}
     found |= {"提交": data(draft, "提交"), "换一类": data(draft, "换一类"), "取消": data(draft, "取消")}
@@ -83,15 +88,17 @@ async def scene(bot) -> dict[str, tuple[int, int, str]]:
 
 
 # button → who may use it (everyone else is refused)
+STAFF = {"department member", "department head"}
+COMMAND = {"dispatcher", "admin"}
 ALLOWED = {
-    "签收": {"department member"}, "退回": {"department member"}, "办结": {"department member"},
-    "报到": {"department member"}, "申请延期": {"department member"},
-    "转告群众": {"department member"}, "仅内部备注": {"department member"},
-    "派单": {"dispatcher", "admin"}, "按类别": {"dispatcher", "admin"},
-    "批准延期": {"dispatcher", "admin"}, "不批准": {"dispatcher", "admin"},
+    "签收": STAFF, "退回": STAFF, "办结": STAFF, "报到": STAFF, "申请延期": STAFF,
+    "转告群众": {"department member"}, "仅内部备注": {"department member"},  # only the note's author decides
+    "派单": COMMAND, "按类别": COMMAND, "批准延期": COMMAND, "不批准": COMMAND,
+    "无效工单": COMMAND, "并单": COMMAND, "改派": COMMAND, "改派到": COMMAND, "清单": COMMAND, "清单页": COMMAND,
     "提交": {"resident"}, "换一类": {"resident"}, "取消": {"resident"},
 }
-COMMANDS = {"/invite staff zfj": {"admin"}, "/t {number}": {"resident"}}
+COMMANDS = {"/invite staff zfj": {"admin"}, "/t {number}": {"resident", *STAFF, *COMMAND},
+            "/open": {"department head", *COMMAND}, "/overdue": {"department head", *COMMAND}}
 
 
 async def test_every_button_and_command_refuses_everyone_else_clearly_changes_nothing_and_is_audited(sqlite_bot):
@@ -168,7 +175,7 @@ async def test_every_call_button_refuses_everyone_else(sqlite_bot):
     def datas(message):
         return {b["text"]: b["callback_data"] for row in message["reply_markup"]["inline_keyboard"] for b in row}
 
-    cases = [(ZFJ, card["message_id"], card["reply_markup"]["inline_keyboard"][0][0]["callback_data"], {"department member"}),
+    cases = [(ZFJ, card["message_id"], card["reply_markup"]["inline_keyboard"][0][0]["callback_data"], STAFF),
              (GRID_WORKER, arrived["message_id"], datas(arrived)["✅ 确认到场"], {"grid worker"}),
              (CENTER, dispute["message_id"], datas(dispute)["认可报到"], {"dispatcher", "admin"})]
     for chat, message_id, data, allowed in cases:

@@ -4,7 +4,8 @@ Every change goes through the rules table (rules.py) and writes its event, the m
 and departments, bot/outbox.py) and its cards (bot/cards.py) in the same transaction. The parts, each reached
 from a handler in one hop (`svc.workflow.department.accept(...)`):
 
-    routing      受理, 派单, 维持原派单, the dispatcher's question to the reporter   (routing.py)
+    routing      受理, 派单, 维持原派单, 改派, the dispatcher's question to the reporter (routing.py)
+    command      无效工单, 并单                                                    (command.py)
     department   签收, 退回, 报到, 进展, 延期 and its decision, 办结                   (department.py)
     callback     回访, 重办, comments                                              (callback.py)
     sweep        the clocks: 催办, 督办, 领导督办, 回访 questions, 未评价               (sweep.py)
@@ -24,6 +25,7 @@ from bot.clocks import Ladder
 from bot.outbox import CHAT, owe, to_member
 from bot.workflow.base import Context, Step
 from bot.workflow.callback import Callbacks
+from bot.workflow.command import CommandActions
 from bot.workflow.department import ArrivalRequired, DepartmentActions
 from bot.workflow.routing import Done, Routing
 from bot.workflow.rules import (
@@ -62,6 +64,7 @@ class Workflow:
         self.routing = Routing(self.ctx)
         self.department = DepartmentActions(self.ctx)
         self.callback = Callbacks(self.ctx)
+        self.command = CommandActions(self.ctx)
         self.sweep = Sweep(self.ctx, self.callback)
         self.calls = CallFlow(self.ctx, call_limits or CallLimits())
         for stage in ("respond", "arrive"):

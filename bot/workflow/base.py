@@ -22,7 +22,7 @@ from bot.workflow import rules
 from bot.workflow.rules import DEPARTMENT, NotAllowed, NotFound, Replayed, Who, WorkflowError
 from nlp.catalogue import Catalogue
 from storage.db import Database
-from storage.models import Assignment, AssignmentRole, Card, Event, Member, Ticket
+from storage.models import Assignment, AssignmentRole, AssignmentState, Card, Event, Member, Ticket
 
 
 @dataclass
@@ -134,6 +134,16 @@ class Step:
             s.add(ticket)
         self.event(s, ticket, kind or rules.rule(action).event, actor, department_id=department_id,
                    from_state=previous if target else None, to_state=target, note=note, data=data)
+
+    async def withdraw(self, s: AsyncSession, ticket: Ticket) -> None:
+        """The departments that had the ticket no longer do (their cards lose their buttons on refresh); its
+        stage clocks stop."""
+        rows = await s.exec(select(Assignment).where(Assignment.ticket_id == ticket.id, col(Assignment.state).in_(
+            [AssignmentState.PENDING, AssignmentState.RETURNED, AssignmentState.ACCEPTED])))
+        for a in rows.all():
+            a.state = AssignmentState.WITHDRAWN
+            s.add(a)
+        await clocks.cancel(s, ticket.id, clocks.STAGES)
 
     def event(self, s: AsyncSession, ticket: Ticket, kind: str, actor: Member | None, *,
               department_id: int | None = None, from_state: str | None = None, to_state: str | None = None,

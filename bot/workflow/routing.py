@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlmodel import col, select
+from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot import clocks, notices, outbox, queries, texts
@@ -19,7 +19,6 @@ from bot.workflow.rules import NotFound, WorkflowError
 from storage.models import (
     Assignment,
     AssignmentRole,
-    AssignmentState,
     Attachment,
     CoReporter,
     DailyCounter,
@@ -36,6 +35,9 @@ class Done:
 
     ticket: Ticket
     reply: str = ""
+
+
+NOTE_LABEL = {"uphold": texts.NOTE_FROM_DISPATCHER, "reassign": texts.NOTE_REASSIGNED}  # shown on the lead's card
 
 
 class Routing(Step):
@@ -103,7 +105,7 @@ class Routing(Step):
             if matter_code not in self.catalogue.matters:
                 raise NotFound(texts.ERR_FORGED)
             kind = "rerouted" if ticket.state == S.RETURNED else "dispatched"
-            await self._withdraw(s, ticket)
+            await self.withdraw(s, ticket)
             if not await self._route(s, ticket, matter_code, actor, "dispatch", kind=kind):
                 raise WorkflowError(texts.DISPATCH_REASON_NO_LEAD.format(dept=self.lead_name(matter_code)))
         if self.ctx.on_label:
@@ -114,10 +116,26 @@ class Routing(Step):
         """维持原派单: the dispatcher rejects a return; the same lead department gets it back, with the note."""
         note = required(note, texts.EMPTY_TEXT)
         async with self.acting("uphold", ticket_id, actor) as (s, ticket, _):
-            await self._withdraw(s, ticket)
+            await self.withdraw(s, ticket)
             if not await self._route(s, ticket, ticket.matter_code, actor, "uphold", note=note):
                 raise WorkflowError(texts.DISPATCH_REASON_NO_LEAD.format(dept=self.lead_name(ticket.matter_code)))
         return Done(ticket, texts.DONE_UPHOLD)
+
+    async def reassign(self, ticket_id: int, actor: Member, reason: str, *, matter_code: str) -> Done:
+        """改派: the command center moves a ticket a department has (accepted or not) to the lead of another
+        matter, with a reason the new lead sees on its card. The old departments' cards lose their buttons."""
+        reason = required(reason, texts.REASSIGN_REASON_EMPTY)
+        async with self.acting("reassign", ticket_id, actor) as (s, ticket, _):
+            if matter_code not in self.catalogue.matters:
+                raise NotFound(texts.ERR_FORGED)
+            old = await queries.lead_assignment(s, ticket.id)
+            await self.withdraw(s, ticket)
+            moved = {"from_department": old.department_id} if old else {}
+            if not await self._route(s, ticket, matter_code, actor, "reassign", note=reason, data=moved):
+                raise WorkflowError(texts.DISPATCH_REASON_NO_LEAD.format(dept=self.lead_name(matter_code)))
+        if self.ctx.on_label:
+            self.ctx.on_label(ticket.text, matter_code)
+        return Done(ticket, texts.DONE_REASSIGN)
 
     async def ask_reporter(self, ticket_id: int, actor: Member, question: str) -> Done:
         """A dispatcher's question to the reporter (e.g. where exactly?); the answer comes back to the card."""
@@ -142,7 +160,7 @@ class Routing(Step):
 
     # -- internals ---------------------------------------------------------------------------------
     async def _route(self, s: AsyncSession, ticket: Ticket, matter_code: str, actor: Member | None, action: str,
-                     kind: str | None = None, note: str | None = None) -> bool:
+                     kind: str | None = None, note: str | None = None, data: dict | None = None) -> bool:
         """Assign the lead and cooperating departments, start their clocks, post their cards, tell the reporters.
         False (and nothing written) if the lead department has no chat to receive the card."""
         matter = self.catalogue.matter(matter_code)
@@ -150,7 +168,6 @@ class Routing(Step):
         lead = await queries.responsible(s, matter.lead, township)
         if lead is None or lead.chat_id is None:
             return False
-        upheld = action == "uphold"
         ticket.matter_code = matter_code
         now = self.now()
         accept_due = self.ctx.calendar.add(now, matter.clocks["accept"])
@@ -169,27 +186,19 @@ class Routing(Step):
         s.add_all(clocks.stage_timers(ticket.id, shares[0].id, "accept", now, accept_due, self.ctx.ladder))
         s.add_all(clocks.stage_timers(ticket.id, shares[0].id, "resolve", now, resolve_due, self.ctx.ladder))
         self.apply(s, ticket, action, actor, kind=kind, department_id=lead.id, note=note,
-                   data={"matter": matter_code})
+                   data={"matter": matter_code, **(data or {})})
         media = await self.evidence(s, ticket)
         posted = set()
         for share in shares:
-            data = {"label": texts.NOTE_FROM_DISPATCHER, "note": note} if upheld and share is shares[0] else {}
+            label = NOTE_LABEL.get(action)
+            data = {"label": label, "note": note} if label and note and share is shares[0] else {}
             card = await self.cards.post(s, ticket, f"assignment:{share.id}", to_department(share.department_id),
                                          now, data=data, media=media)
             posted.add(card.id)
         await self.cards.refresh(s, ticket, now, skip=frozenset(posted))
-        template = texts.N_UPHELD if upheld else texts.N_DISPATCHED
+        template = {"uphold": texts.N_UPHELD, "reassign": texts.N_REASSIGNED}.get(action, texts.N_DISPATCHED)
         await notices.reporters(s, ticket, template.format(number=ticket.number, lead=lead.name), now)
         return True
-
-    async def _withdraw(self, s: AsyncSession, ticket: Ticket) -> None:
-        """The departments that had the ticket no longer do (their cards lose their buttons on refresh)."""
-        rows = await s.exec(select(Assignment).where(Assignment.ticket_id == ticket.id, col(Assignment.state).in_(
-            [AssignmentState.PENDING, AssignmentState.RETURNED, AssignmentState.ACCEPTED])))
-        for a in rows.all():
-            a.state = AssignmentState.WITHDRAWN
-            s.add(a)
-        await clocks.cancel(s, ticket.id, clocks.STAGES)
 
     async def _next_number(self, s: AsyncSession) -> str:
         """20261126-0007: local date and a per-day sequence, incremented under a row lock."""

@@ -10,7 +10,8 @@ asking for a reason (`Workflow.may`) and the buttons a card shows (`card_actions
        └──── returned ◀──────┘    └──── returned          accepted ◀─accept── reopened ◀─reopen (重办)
 
 受理 received · 已派单 dispatched · 已签收 accepted · 已办结 resolved · 已评价 rated · 重办 reopened ·
-已退回 returned · 已关闭 closed
+已退回 returned · 已关闭 closed · 无效工单 invalid · 已并单 merged (the command center ends an open ticket
+as invalid or merges it into another; 改派 reassign moves a ticket with a department to another lead)
 """
 
 from __future__ import annotations
@@ -104,6 +105,9 @@ RULES: dict[str, Rule] = {
     "ask_reporter": _rule(AWAITING_DISPATCH, None, Who.COMMAND, "asked_reporter"),
     "answer_dispatcher": _rule(OPEN_STATES, None, Who.REPORTER, "reporter_answered"),
     "decide_extension": _rule({S.ACCEPTED}, None, Who.COMMAND, "extension_decided"),
+    "invalidate": _rule(OPEN_STATES, S.INVALID, Who.COMMAND, "invalidated"),  # 无效工单, with a reason
+    "merge": _rule(OPEN_STATES, S.MERGED, Who.COMMAND, "merged"),  # 并单 into another open ticket
+    "reassign": _rule(WITH_DEPARTMENT, S.DISPATCHED, Who.COMMAND, "reassigned"),  # 改派, with a reason
     # departments
     "accept": _rule({S.DISPATCHED, S.REOPENED}, S.ACCEPTED, Who.LEAD, "accepted"),
     "accept_share": _rule(WITH_DEPARTMENT, None, Who.COOPERATING, "cooperate_accepted"),
