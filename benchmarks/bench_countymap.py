@@ -6,7 +6,7 @@ A synthetic county the size of a real one (default 1,000 grids of ~20 places: 20
 many grids) next to the demo county (data/county.yaml). Each part runs in a fresh interpreter so that its memory
 is its own: RSS is the child's VmRSS after building minus before (imports done), and ``peak`` its VmHWM.
 
-* **scan** — bot/countymap.py's gazetteer (a two-character prefix index over the normalised names): what the bot
+* **scan** — bot/gazetteer.py (a two-character prefix index over the normalised names, as GridMap builds it): what the bot
   uses;
 * **jieba-gazetteer** — the issue's other idea: a ``jieba.Tokenizer`` whose only dictionary is the gazetteer,
   ``lcut(text, HMM=False)``, then the tokens that are names;
@@ -79,7 +79,8 @@ def best_of(call, items, rounds: int = 5) -> float:
 def part(name: str, grids: int, places: int) -> dict:
     import jieba
 
-    from bot.countymap import GridEntry, GridMap, normalise
+    from bot.countymap import GridEntry, GridMap
+    from bot.gazetteer import normalise
 
     jieba.setLogLevel(60)
     entries, messages = synthetic(grids, places)

@@ -106,7 +106,7 @@ def _dispatch(args: argparse.Namespace) -> int:
 
 
 def _county(args: argparse.Namespace) -> int:
-    from bot.countymap import missing_boundaries
+    from bot.countymap import Place, missing_boundaries
     from bot.directory import CountyError, load_county, parse_county
     from nlp.catalogue import CatalogueError, load_catalogue
     from storage.db import Database
@@ -120,8 +120,9 @@ def _county(args: argparse.Namespace) -> int:
             print(f"warning: {warning}", file=sys.stderr)
         if args.action == "check":
             grids = [g for t in doc.get("townships") or [] for g in t.get("grids") or []]
+            places = [Place.parse(entry) for g in grids for entry in g.get("places") or []]
             print(f"{path}: ok ({len(grids)} grids, {sum(g.get('boundary') is not None for g in grids)} with a "
-                  f"boundary, {sum(len(g.get('places') or ()) for g in grids)} places)")
+                  f"boundary, {len(places)} places, {sum(p.location is not None for p in places)} with a point)")
             return 0
 
         async def load():

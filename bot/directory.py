@@ -19,7 +19,7 @@ import yaml
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from bot.countymap import GridEntry, GridMap, check_map
+from bot.countymap import GridEntry, GridMap, Place, check_map
 from bot.geo import GRID_NEAR_M
 from nlp.catalogue import Catalogue
 from storage.db import Database
@@ -132,7 +132,7 @@ async def load_county(db: Database, catalogue: Catalogue, path: Path) -> LoadRep
                 grid = (await s.exec(select(Grid).where(Grid.code == g["code"]))).first() or Grid(code=g["code"])
                 grid.name, grid.township_id = g["name"], township.id
                 grid.boundary = g.get("boundary")  # the file is the map: a boundary taken out of it goes too
-                grid.places = [name.strip() for name in g.get("places") or []]
+                grid.places = [Place.parse(entry).stored() for entry in g.get("places") or []]  # names stripped
                 s.add(grid)
                 report.grids += 1
         await s.flush()

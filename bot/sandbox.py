@@ -60,7 +60,7 @@ class LocalBot:
         double = double or BotApiDouble(spec_path=spec_path)
         double.zone = TZ.key  # the chat page shows the county's time, whatever the browser's zone
         await register_personas(svc, double)
-        double.controls["map"] = lambda: county_map(settings.county)  # the page's map: read anew each time
+        double.controls["map"] = lambda: county_map(svc.directory)  # the page's map: the one the bot uses
         if not double.running:
             await double.start(host, port)
         app = assembly.build_application(svc, double.token, double.base_url, double.base_file_url)

@@ -75,9 +75,10 @@ class Grid(SQLModel, table=True):
     name: str = Field(max_length=100)
     township_id: int = Field(foreign_key="department.id", index=True)
     # The grid map (bot/countymap.py), as the county file gives it: a GeoJSON Polygon in WGS-84, positions
-    # [longitude, latitude] (None: not drawn yet), and the gazetteer (streets, 小区, 村, markets, schools).
+    # [longitude, latitude] (None: not drawn yet), and the gazetteer (streets, 小区, 村, markets, schools): each
+    # entry a name, or {name, location: [longitude, latitude], address?} for a place with a point.
     boundary: dict[str, Any] | None = Field(default=None, sa_type=JSON)
-    places: list[str] = Field(default_factory=list, sa_type=JSON, sa_column_kwargs={"server_default": "[]"})
+    places: list[str | dict[str, Any]] = Field(default_factory=list, sa_type=JSON, sa_column_kwargs={"server_default": "[]"})
 
 
 class Member(SQLModel, table=True):

@@ -1,5 +1,5 @@
-"""The grid map: boundaries and gazetteers checked by entry, points located, places found, the same in every
-process; stored by `gridbot county load` and served by Directory.grid_map()."""
+"""The grid map: boundaries and gazetteers checked by entry, points located, places found and their points
+given, the same in every process; stored by `gridbot county load` and served by Directory.grid_map()."""
 
 from __future__ import annotations
 
@@ -12,12 +12,13 @@ from pathlib import Path
 
 import pytest
 import yaml
-from shapely.geometry import shape
+from shapely.geometry import Point, shape
 from shapely.ops import unary_union
 from sqlmodel import select
 
 from bot.cli import main as cli
 from bot.countymap import GridEntry, GridMap, check_map, missing_boundaries
+from bot.demo import MARKET
 from bot.directory import CountyError, Directory, load_county, parse_county
 from nlp.catalogue import load_catalogue
 from storage.models import Grid
@@ -105,18 +106,59 @@ def test_gazetteer_mistakes_and_a_grid_outside_any_township_are_reported(tmp_pat
     for fragment in ("grids[0] (a): places[1]: empty name", "grids[0] (a): places[2] (湖): one character",
                      "grids[0] (a): places[3] (金地家园 ): already in this grid (places[0])",
                      "grids[0] (a): places[4] (人人人人人人人人人人人人…): longer than 40 characters",
-                     "grids[0] (a): places[5]: must be a name (text), got 7",
+                     "grids[0] (a): places[5]: must be a name (text) or {name, location: [longitude, latitude]}, got 7",
                      "grids[1] (b): places: must be a list of names",
                      "county.yaml: grids: a grid belongs to a township"):
         assert fragment in text
     assert "places[0]" not in text.replace("(places[0])", "")
 
 
+def test_places_with_a_point_are_checked_by_entry(tmp_path):
+    at = [119.405, 35.995]  # the middle of grid a
+    path = county(tmp_path, grid("a", square(119.40, 35.99), [
+        "金地家园",
+        {"name": "东关菜市场", "address": "东关大街 12 号", "location": at},
+        {"name": "龙都小学", "location": [119.4105, 35.995]},  # 45 m east of a: within the tolerance
+        {"name": "南湖公园", "location": [119.423, 35.995]},  # 1.2 km east
+        {"name": "幸福小区", "location": at[::-1]},
+        {"name": "北关菜市场", "location": [2.35, 48.85]},
+        {"name": "城北小学", "location": [119.405]},
+        {"name": "超然台", "location": [*at, 12.0]},  # a pair, not a position with an altitude
+        {"name": "市民广场", "location": ["119.405", "35.995"]},
+        {"name": "府前街"},
+        {"name": "湖", "location": at},
+        {"location": at},
+        {"name": "东关菜市场 ", "location": at},
+        {"name": "人民路", "locaton": at},
+        {"name": "和平街", "address": 12, "location": at},
+        {"name": "扶淇河", "location": [119.405, 95.0]},
+    ]), grid("b", places=[{"name": "昌城大集", "location": [119.32, 36.078]}]))  # no boundary to be near
+    text = problems_of(path)
+    for fragment in (
+        "grids[0] (a): places[3] (南湖公园): location is 1,170 m outside the grid's boundary (more than 200 m)",
+        "grids[0] (a): places[4] (幸福小区): location: latitude and longitude look swapped",
+        "grids[0] (a): places[5] (北关菜市场): location: point [2.35, 48.85] is outside China",
+        "grids[0] (a): places[6] (城北小学): location: expected [longitude, latitude], got [119.405]",
+        "grids[0] (a): places[7] (超然台): location: expected [longitude, latitude], got [119.405, 35.995, 12.0]",
+        "grids[0] (a): places[8] (市民广场): location: expected [longitude, latitude], got ['119.405', '35.995']",
+        "grids[0] (a): places[9] (府前街): needs a location [longitude, latitude]; a place without a point is "
+        "written as its name",
+        "grids[0] (a): places[10] (湖): one character would match in too many messages",
+        "grids[0] (a): places[11]: needs a name (text)",
+        "grids[0] (a): places[12] (东关菜市场 ): already in this grid (places[1])",
+        "grids[0] (a): places[13] (人民路): unknown key locaton (a place has name, location, address)",
+        "grids[0] (a): places[14] (和平街): address must be text, got 12",
+        "grids[0] (a): places[15] (扶淇河): location: point [119.405, 95.0] is outside longitude -180..180",
+    ):
+        assert fragment in text
+    assert len(text.splitlines()) == 13  # nothing about places[0..2] nor grid b
+
+
 def test_a_grid_without_a_boundary_is_a_warning_not_an_error(tmp_path, capsys):
     path = county(tmp_path, grid("a", square(119.40, 35.99), ["金地家园"]), grid("b"))
     assert cli(["county", "check", str(path)]) == 0
     out, err = capsys.readouterr()
-    assert "ok (2 grids, 1 with a boundary, 1 places)" in out
+    assert "ok (2 grids, 1 with a boundary, 1 places, 0 with a point)" in out
     assert err.strip() == f"warning: {path}: townships[0] (ld).grids[1] (b): no boundary yet: " \
                           "a location there is not placed in this grid"
     broken = county(tmp_path, grid("a", square(119.40, 35.99)), grid("b", square(119.405, 35.99)))
@@ -127,19 +169,23 @@ def test_a_grid_without_a_boundary_is_a_warning_not_an_error(tmp_path, capsys):
 def test_the_demo_county_is_a_clean_map_of_tiled_townships():
     doc = parse_county(DEMO, load_catalogue(ROOT / "data" / "catalogue.yaml"))
     assert check_map(doc, DEMO) == [] and missing_boundaries(doc, DEMO) == []
+    demo = GridMap.from_county(doc)
     townships = {t["code"]: t["grids"] for t in doc["townships"]}
     assert {"ld", "mz", "sw", "cc"} <= set(townships) and sum(map(len, townships.values())) >= 12
     for code, grids in townships.items():
         union = unary_union([shape(g["boundary"]) for g in grids])
         assert union.geom_type == "Polygon" and not union.interiors, f"{code}: gaps inside the township"
-        assert len({p for g in grids for p in g["places"]}) >= 5 * len(grids)
+        assert len({place.name for g in grids for place in demo.places(g["code"])}) >= 5 * len(grids)
+        for g in grids:  # every grid has places with a point, inside it
+            points = [place.location for place in demo.places(g["code"]) if place.location]
+            assert points and all(shape(g["boundary"]).contains(Point(p)) for p in points), g["code"]
     city = unary_union([shape(g["boundary"]) for c in ("ld", "mz", "sw") for g in townships[c]])
     assert city.geom_type == "Polygon" and not city.interiors and city.contains(shape(
         {"type": "Point", "coordinates": [119.410, 35.995]}))  # the streets tile the city around its centre
     assert all(not city.intersects(shape(g["boundary"])) for g in townships["cc"])  # a town outside it
-    demo = GridMap.from_county(doc)
-    assert demo.locate(35.99580, 119.41010) == ("ld-01", "inside")  # the demo's 人民路菜市场 (bot/demo.py)
+    assert demo.locate(*MARKET) == ("ld-01", "inside")  # the demo's 人民路菜市场 (bot/demo.py)
     assert demo.places_in("人民路菜市场门口占道经营") == [("人民路菜市场", ["ld-01"])]
+    assert demo.point("人民路菜市场", "ld-01") == MARKET
 
 
 # -- locating ----------------------------------------------------------------------------------------
@@ -189,6 +235,28 @@ def test_places_are_found_longest_first_and_an_ambiguous_name_names_every_grid()
     assert nested.places_in("人民路上") == [("人民路", ["a"])]
 
 
+def test_a_place_s_point_is_given_in_its_grid_by_name():
+    market = {"name": "东关菜市场", "address": "东关大街 12 号", "location": [119.405, 35.995]}
+    grid_map = GridMap([GridEntry("b", square(119.41, 35.99), ({"name": "东关菜市场", "location": [119.415, 35.995]},)),
+                        GridEntry("a", square(119.40, 35.99), ("金地家园", market))])
+    assert grid_map.point("东关菜市场", "a") == (35.995, 119.405)  # (latitude, longitude), as locate takes them
+    assert grid_map.point("东关菜市场", "b") == (35.995, 119.415)  # the same name in another grid: its own point
+    assert grid_map.point(" 东关 菜市场", "a") == (35.995, 119.405)  # compared as places_in compares names
+    assert grid_map.point("金地家园", "a") is None  # a name without a point
+    assert grid_map.point("金地家园", "b") is None and grid_map.point("东关菜市场", "c") is None
+    assert grid_map.places_in("东关菜市场门口") == [("东关菜市场", ["a", "b"])]  # the gazetteer: names only
+    assert [(p.name, p.address) for p in grid_map.places("a")] == [("金地家园", ""), ("东关菜市场", "东关大街 12 号")]
+
+
+def test_a_place_a_hand_edited_row_made_unreadable_is_left_out(caplog):
+    grid_map = GridMap([GridEntry("a", None, ("金地家园", 7, {"name": "东关菜市场", "location": "东关大街"},
+                                              {"name": "金地家园", "location": [119.405, 35.995]}))])
+    assert grid_map.places_in("金地家园和东关菜市场") == [("金地家园", ["a"])]
+    assert [p.name for p in grid_map.places("a")] == ["金地家园"]  # the first of a name twice
+    assert grid_map.point("金地家园", "a") is None and grid_map.point("东关菜市场", "a") is None
+    assert "grid a: place 7 ignored" in caplog.text
+
+
 # -- the same in every process ---------------------------------------------------------------------------
 _SCRIPT = """
 import json, yaml
@@ -204,7 +272,8 @@ broken = {"townships": [{"code": "ld", "name": "x", "grids": [
     {"code": c, "name": c, "places": ["幸福小区", "幸福小区"],
      "boundary": {"type": "Polygon", "coordinates": [[[119.4, 35.99], [119.42, 35.99], [119.42, 36.0],
                                                       [119.4, 36.0], [119.4, 35.99]]]}} for c in "zyx"]}]}
-print(json.dumps([located, borders, [demo.places_in(t) for t in texts], check_map(broken, Path("f"))],
+points = [demo.point(place.name, code) for code in demo.codes for place in demo.places(code)]
+print(json.dumps([located, borders, [demo.places_in(t) for t in texts], check_map(broken, Path("f")), points],
                  ensure_ascii=False))
 """
 
@@ -216,13 +285,14 @@ def test_locate_places_and_checks_are_the_same_in_every_process():
                               env={**os.environ, "PYTHONHASHSEED": seed})
         outputs.append(done.stdout)
     assert outputs[0] == outputs[1]
-    located, borders, places, problems = json.loads(outputs[0])
+    located, borders, places, problems, points = json.loads(outputs[0])
     assert {how for *_, how in filter(None, located)} == {"inside", "near"}
     assert len({code for code, _ in filter(None, located)}) == 12 and None in located
     # the lower code of the two streets on either side: mz-03 over sw-01 (west), ld-01 and ld-02 over mz-02, mz-03
     assert [code for code, _ in borders] == ["mz-03"] * 30 + ["ld-01"] * 25 + ["ld-02"] * 25
     assert [name for name, _ in places[0]] == ["人民路菜市场", "东关大街", "东坡街"]
     assert len(problems) == 6
+    assert len([p for p in points if p]) >= 12 and [35.9958, 119.4101] in points
 
 
 # -- stored by county load, served by the directory ------------------------------------------------------
@@ -236,6 +306,7 @@ async def test_load_stores_the_map_and_the_directory_serves_it_rebuilt_after_a_n
 
     directory = Directory(database)
     first = await directory.grid_map()
+    assert first.point("东关菜市场", "ld-02") is None  # the fixture's places have no point
     assert first.locate(35.99, 119.405) == ("ld-01", "inside") and first.codes == ("ld-01", "ld-02")
     assert await directory.grid_map() is first  # cached
 
@@ -256,3 +327,17 @@ async def test_load_stores_the_map_and_the_directory_serves_it_rebuilt_after_a_n
     assert await directory.grid_map() is again
     directory.MAP_REFRESH_S = 0.0
     assert (await directory.grid_map()).places_in("人民路东段") == [("人民路东段", ["ld-02"])]
+
+
+async def test_load_stores_places_with_their_point_and_the_directory_gives_it(database, tmp_path):
+    path = county(tmp_path, grid("a", square(119.40, 35.99), [
+        " 金地家园", {"name": " 东关菜市场 ", "address": " 东关大街 12 号 ", "location": [119.405, 35.995]},
+        {"name": "龙都小学", "location": [119.402, 35.992]}]))
+    await load_county(database, load_catalogue(FIXTURES / "catalogue.yaml"), path)
+    async with database.read() as s:
+        a = (await s.exec(select(Grid).where(Grid.code == "a"))).one()
+    assert a.places == ["金地家园", {"name": "东关菜市场", "location": [119.405, 35.995], "address": "东关大街 12 号"},
+                        {"name": "龙都小学", "location": [119.402, 35.992]}]
+    grid_map = await Directory(database).grid_map()
+    assert grid_map.point("东关菜市场", "a") == (35.995, 119.405) and grid_map.point("龙都小学", "a") == (35.992, 119.402)
+    assert grid_map.places_in("龙都小学门口") == [("龙都小学", ["a"])]

@@ -1,7 +1,7 @@
 """The chat page's photos, albums, voice notes and places, in a real browser against `gridbot run` (no token).
 
 A resident sends an album of sample photos with a caption and a place picked by clicking the county map (grid
-boundaries from the county file); then the sample voice note, one recorded with Chromium's fake microphone, and
+boundaries and named places with a point from the county file, as the bot loaded it); then the sample voice note, one recorded with Chromium's fake microphone, and
 pictures picked from disk (the map then has no boundaries: a coordinate grid). The tests check what the page shows and what the double stored, and that the bot answered,
 not its wording. `-m browser`; skipped when playwright or /usr/bin/chromium is missing.
 """
@@ -32,12 +32,14 @@ CAPTION = "楼道里堆满了杂物，消防通道被堵住了"
 BOXES = {"ld-01": (119.400, 35.990, 119.415, 36.000), "ld-02": (119.415, 35.990, 119.430, 36.000),
          "ld-03": (119.400, 35.980, 119.430, 35.990), "mz-01": (119.400, 36.000, 119.430, 36.012)}
 MARKET = {"name": "东关菜市场", "address": "东关大街 12 号", "location": [119.4112, 35.9968]}  # in ld-01
+PLACES = {"ld-01": ["东关大街", MARKET]}  # a gazetteer: a name, and a place with a point (the only one drawn)
 WAIT = STEP_TIMEOUT * 1000
 FAKE_MICROPHONE = ("--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream")
 
 
 def county_file(tmp_path: Path, boxes: dict[str, tuple[float, float, float, float]], places: dict | None = None) -> Path:
-    """The demo county with these grid boundaries (GeoJSON polygons) and no others, and these places by grid."""
+    """The demo county with these grid boundaries (GeoJSON Polygons) and no others, and these places by grid
+    (names, or {name, address, location: [lon, lat]}), as bot/countymap.py reads a county file."""
     doc = yaml.safe_load((ROOT / "data" / "county.yaml").read_text(encoding="utf-8"))
     for township in doc["townships"]:
         for grid in township["grids"]:
@@ -78,7 +80,7 @@ def open_attachments(page: Any) -> None:
 @pytest.mark.browser
 def test_a_resident_sends_an_album_and_a_place_picked_on_the_map(tmp_path: Path):
     expect = playwright_or_skip().expect
-    with browser_session(tmp_path, county_file(tmp_path, BOXES, {"ld-01": [MARKET]})) as (running, page):
+    with browser_session(tmp_path, county_file(tmp_path, BOXES, PLACES)) as (running, page):
         open_attachments(page)
         log = page.get_by_test_id("log")
 
@@ -123,6 +125,7 @@ def test_a_resident_sends_an_album_and_a_place_picked_on_the_map(tmp_path: Path)
         page.screenshot(path=str(tmp_path / "2-location.png"))
 
         # a named place of the county file, clicked on the map, goes as a venue
+        expect(page.locator("#map .placedot")).to_have_count(1)  # a name without a point is not drawn
         page.locator("#map .placedot").filter(has_text=MARKET["name"]).click()
         expect(page.get_by_test_id("lat")).to_have_value(f"{MARKET['location'][1]:.6f}")
         page.get_by_test_id("send-location").click()
