@@ -51,6 +51,7 @@ class GridFound:
     choices: list[int]
     off_map: bool
     place: str | None = None
+    point: tuple[float, float] | None = None
 
 
 @dataclass
@@ -103,6 +104,8 @@ class Intake:
                       on_behalf_of=on_behalf_of.id if on_behalf_of else None, media_group_id=media_group_id)
         found = await self.place(member, text, latitude, longitude)
         draft.grid_id, draft.grid_source = found.grid_id, found.source
+        if draft.latitude is None and found.point is not None:  # the named place's point: staff can navigate
+            draft.latitude, draft.longitude = found.point
         async with self.db.session() as s:
             s.add(draft)
             await s.flush()
@@ -125,7 +128,8 @@ class Intake:
         home = next((code for code, grid in grids.items() if grid.id == member.grid_id), None)
         found = find_grid(await self.directory.grid_map(), member, text, latitude, longitude, home)
         return GridFound(grids[found.grid_code].id if found.grid_code in grids else None, found.source,
-                         [grids[c].id for c in found.choices if c in grids], found.off_map, found.place)
+                         [grids[c].id for c in found.choices if c in grids], found.off_map, found.place,
+                         found.point)
 
     async def add_to_album(self, member: Member, media_group_id: str, file_id: str) -> bool:
         """A further photo of an album whose caption became a draft: it joins that draft's evidence."""
@@ -162,9 +166,16 @@ class Intake:
         """The resident picked the community when asked."""
         async with self.db.session() as s:
             draft = await self._open_draft(s, draft_id, member)
-            if grid_id not in {g.id for g in (await self.directory.grids_by_code()).values()}:
+            code = next((c for c, g in (await self.directory.grids_by_code()).items() if g.id == grid_id), None)
+            if code is None:
                 raise NotFound(texts.ERR_FORGED)
             draft.grid_id, draft.grid_source = grid_id, CHOSEN
+            if draft.latitude is None:  # the place named, as it is in the grid chosen, may have a point
+                grid_map = await self.directory.grid_map()
+                point = next((p for name, codes in grid_map.places_in(draft.text) if code in codes
+                              if (p := grid_map.point(name, code)) is not None), None)
+                if point is not None:
+                    draft.latitude, draft.longitude = point
             s.add(draft)
             return draft
 

@@ -3,7 +3,8 @@ grid decides the township that cooperates (属地) and whose grid worker follows
 
     location     a shared location inside a grid's boundary           (point in polygon: bot/countymap.py)
     near         … just outside every grid, within the tolerance      (the nearest grid)
-    place        a place of the gazetteer named in the text           (several grids share the name: ask)
+    place        a place of the gazetteer named in the text           (several grids share the name: ask;
+                 a place with a point in the gazetteer gives the request that point, so staff can navigate)
     grid_worker  the grid worker who files it (巡查, 代办)
     home         the resident's registered grid (county file or invite)
     chosen       the resident picked it when asked (township, then grid)
@@ -27,6 +28,8 @@ class Map(Protocol):
 
     def places_in(self, text: str) -> list[tuple[str, list[str]]]: ...
 
+    def point(self, name: str, grid_code: str) -> tuple[float, float] | None: ...
+
 
 @dataclass
 class Found:
@@ -35,6 +38,7 @@ class Found:
     choices: list[str] = field(default_factory=list)  # grid codes sharing the place name (ask which)
     place: str | None = None  # the place named
     off_map: bool = False  # a location was shared, but it is in no grid (nor near one)
+    point: tuple[float, float] | None = None  # the place's own point (lat, lon), when the gazetteer has one
 
 
 def valid_location(lat: float | None, lon: float | None) -> bool:
@@ -56,7 +60,7 @@ def find_grid(grid_map: Map | None, member: Member, text: str, lat: float | None
     if grid_map is not None:
         for name, codes in grid_map.places_in(text or ""):
             if len(codes) == 1:
-                return Found(codes[0], PLACE, place=name)
+                return Found(codes[0], PLACE, place=name, point=grid_map.point(name, codes[0]))
             return Found(None, None, choices=sorted(codes), place=name, off_map=off_map)
     if home_grid is not None:
         return Found(home_grid, GRID_WORKER if member.role == Role.GRID_WORKER else HOME, off_map=off_map)

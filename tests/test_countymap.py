@@ -301,7 +301,7 @@ async def test_load_stores_the_map_and_the_directory_serves_it_rebuilt_after_a_n
     await load_county(database, catalogue, FIXTURES / "county.yaml")
     async with database.read() as s:
         ld01 = (await s.exec(select(Grid).where(Grid.code == "ld-01"))).one()
-    assert ld01.places == ["金地家园", "幸福小区", "人民路西段", "龙都小学"]
+    assert ld01.places == [{"name": "金地家园", "location": [119.4052, 35.9921]}, "幸福小区", "人民路西段", "龙都小学"]
     assert ld01.boundary["type"] == "Polygon" and ld01.boundary["coordinates"][0][0] == [119.4, 35.986]
 
     directory = Directory(database)

@@ -99,6 +99,8 @@ async def test_a_place_of_the_gazetteer_named_in_the_text_finds_its_grid_without
     number = await submit(bot, user)
     assert await grid_of(bot, number) == ("ld-01", "place")
     assert texts.GRID_SOURCE["place"] in bot.find(ZFJ, f"【工单 {number}")["text"]
+    venue = next(m for m in bot.double.bot_messages(ZFJ) if m.get("venue"))  # the gazetteer's point for it
+    assert (venue["location"]["latitude"], venue["location"]["longitude"]) == (35.9921, 119.4052)
 
 
 async def test_an_ambiguous_place_is_asked_with_buttons(bot):

@@ -24,11 +24,13 @@ MARKET = {"name": "东关菜市场", "address": "东关大街 12 号", "location
 
 
 def county(tmp_path: Path, **grids: dict[str, Any]) -> Path:
-    """The fixture county with these boundaries and places (by grid code, `ld_01`), and no others."""
+    """The fixture county with these boundaries and places (by grid code, `ld_01`), and no others (its places
+    as names only)."""
     doc = yaml.safe_load((FIXTURES / "county.yaml").read_text(encoding="utf-8"))
     for township in doc["townships"]:
         for grid in township["grids"]:
             grid.pop("boundary", None)
+            grid["places"] = [p["name"] if isinstance(p, dict) else p for p in grid.get("places") or []]
             grid.update(grids.get(grid["code"].replace("-", "_"), {}))
     path = tmp_path / "county.yaml"
     path.write_text(yaml.safe_dump(doc, allow_unicode=True), encoding="utf-8")
