@@ -46,7 +46,7 @@ async def test_loading_the_county_twice_changes_nothing(database):
     async with database.session() as s:
         counts = [(await s.exec(select(func.count()).select_from(t))).one() for t in (Department, Grid, Member, Matter)]
         zfj = (await s.exec(select(Department).where(Department.code == "zfj"))).one()
-    assert counts == [len(catalogue.departments) + 3, 2, 11, len(catalogue.matters)]
+    assert counts == [len(catalogue.departments) + 3, 2, 12, len(catalogue.matters)]
     assert zfj.chat_id == -100101 and zfj.name == "综合行政执法局"
 
 

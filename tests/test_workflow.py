@@ -55,6 +55,13 @@ async def ticket_in(flow: Workflow, state: str, clock: Clock, p: dict[int, Membe
     if state == S.RECEIVED:
         return (await flow.routing.submit(p[REPORTER], "院子里私搭乱建", matter_code=None)).id
     ticket = await flow.routing.submit(p[REPORTER], "院子里私搭乱建", matter_code="T-WJ")
+    if state == S.INVALID:
+        await flow.command.invalidate(ticket.id, p[DISPATCHER], "广告")
+        return ticket.id
+    if state == S.MERGED:
+        other = await flow.routing.submit(p[NEIGHBOUR], "院子里私搭乱建", matter_code="T-WJ")
+        await flow.command.merge(ticket.id, p[DISPATCHER], other.number)
+        return ticket.id
     if state == S.DISPATCHED:
         return ticket.id
     if state == S.RETURNED:
@@ -81,12 +88,15 @@ async def prepare(flow: Workflow, action: str, state: str, ticket_id: int, lead:
     """What an action needs beyond the ticket's state, where the state allows it."""
     if state == S.ACCEPTED and action == "resolve":
         await flow.department.arrive(ticket_id, lead, 36.0, 119.4)
+    if action == "merge":  # an open ticket to merge into
+        target = await flow.routing.submit(await member(flow.db, NEIGHBOUR), "院子里私搭乱建", matter_code="T-WJ")
+        MERGE_INTO[ticket_id] = target.number
     if state == S.ACCEPTED and action == "decide_extension":
         await flow.department.request_extension(ticket_id, lead, flow.now() + timedelta(days=20), "等配件")
 
 
 async def act(flow: Workflow, action: str, ticket_id: int, actor: Member) -> None:
-    d, r, c = flow.department, flow.routing, flow.callback
+    d, r, c, k = flow.department, flow.routing, flow.callback, flow.command
     here = actor.department_id  # the button is pressed in the actor's own department's chat
     calls = {
         "join": lambda: r.join(ticket_id, actor),
@@ -104,6 +114,9 @@ async def act(flow: Workflow, action: str, ticket_id: int, actor: Member) -> Non
                                               acting_for=here),
         "resolve": lambda: d.resolve(ticket_id, actor, "已处理", acting_for=here),
         "rate": lambda: c.rate(ticket_id, actor, True, "satisfied"),
+        "invalidate": lambda: k.invalidate(ticket_id, actor, "广告"),
+        "merge": lambda: k.merge(ticket_id, actor, MERGE_INTO[ticket_id]),
+        "reassign": lambda: r.reassign(ticket_id, actor, "属于路灯", matter_code="T-LD"),
     }
     await calls[action]()
 
@@ -129,7 +142,8 @@ def expected(action: str, state: str, person: int) -> tuple[bool, str]:
 
 
 MATRIX = ["join", "dispatch", "uphold", "ask_reporter", "answer_dispatcher", "decide_extension", "accept", "return",
-          "note", "arrive", "waive_arrival", "extend", "resolve", "rate"]
+          "note", "arrive", "waive_arrival", "extend", "resolve", "rate", "invalidate", "merge", "reassign"]
+MERGE_INTO: dict[int, str] = {}  # ticket id -> the open ticket a 并单 press merges it into
 
 
 @pytest.mark.parametrize("action", MATRIX)
