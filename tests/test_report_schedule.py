@@ -140,3 +140,16 @@ def test_periods_across_month_and_year_ends():
     later = ReportSchedule(None, lambda: None, monthly_at=(5, time(7, 15)))
     run = later.latest(MONTHLY_RANKING, local(2027, 3, 5, 7, 15))
     assert (run.period_start, run.due_at) == (local(2027, 2, 1), local(2027, 3, 5, 7, 15))
+
+
+async def test_the_scheduler_job_runs_the_schedule_with_the_injected_callback(sqlite_db):
+    from bot.scheduler import ClockDriver
+
+    clock, fire = Clock(BEFORE_BRIEF + timedelta(minutes=1)), Recorder()
+    reports = schedule(sqlite_db, clock)
+    await reports.run_due(fire)  # the first run of a new database: nothing is sent late
+    clock.advance(timedelta(days=1))
+    driver = ClockDriver(None, sqlite_db, reports=reports, report_fire=fire)
+    await driver.report()
+    await driver.report()
+    assert [kind for kind, _, _ in fire.calls] == [DAILY_BRIEF]
