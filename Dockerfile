@@ -8,6 +8,8 @@ FROM python:3.11-slim
 ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 PIP_NO_CACHE_DIR=1 \
     GRIDBOT_SANDBOX=0 DATABASE_URL=sqlite:////app/var/gridbot.db
 WORKDIR /app
+# the charts' Chinese text (bot/reports/fonts.py): without a CJK font the reports go out as text only
+RUN apt-get update && apt-get install -y --no-install-recommends fonts-wqy-microhei && rm -rf /var/lib/apt/lists/*
 COPY pyproject.toml README.md alembic.ini ./
 COPY bot bot
 COPY handlers handlers

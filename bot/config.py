@@ -9,6 +9,7 @@ import os
 import re
 import socket
 from dataclasses import dataclass
+from datetime import time
 from pathlib import Path
 
 from bot.calendar import Limit
@@ -53,6 +54,9 @@ class Settings:
     media_dir: Path | None = None  # keep the county's own copies of photos and recordings here
     media_max_mb: int = 2048
     instance: str = ""  # this process's name for its outbox leases (default: host name)
+    daily_brief_at: time = time(8, 30)  # local time of the daily brief (covers the previous local day)
+    monthly_ranking_at: tuple[int, time] = (1, time(9, 0))  # day of month (1–28) and local time: previous month
+    cjk_font: Path | None = None  # the font charts set Chinese in (default: the first installed of bot/reports/fonts.py)
 
     @property
     def sandbox(self) -> bool:
@@ -126,6 +130,22 @@ def load_settings(env: dict[str, str] | None = None, dotenv: Path | None = ROOT 
         except ValueError:
             raise ConfigError(f"{name}: expected a limit such as 30m, 2h, 3d or 5wd, got {v!r}") from None
 
+    def clock_time(name: str, text: str) -> time:
+        m = re.fullmatch(r"(\d{1,2}):(\d{2})", text)
+        if not m or int(m[1]) > 23 or int(m[2]) > 59:
+            raise ConfigError(f"{name}: expected a local time such as 08:30, got {text!r}")
+        return time(int(m[1]), int(m[2]))
+
+    def monthly(name: str, default: tuple[int, time]) -> tuple[int, time]:
+        v = get(name)
+        if v is None:
+            return default
+        day, _, at = v.partition(" ")
+        if not day.isdigit() or not 1 <= int(day) <= 28 or not at.strip():
+            raise ConfigError(f"{name}: expected a day of the month (1–28) and a local time such as '1 09:00', "
+                              f"got {v!r}")
+        return int(day), clock_time(name, at.strip())
+
     sandbox = (get("GRIDBOT_SANDBOX") or "auto").lower()
     if sandbox not in ("auto", "1", "0", "true", "false", "yes", "no"):
         raise ConfigError(f"GRIDBOT_SANDBOX: expected 1 (allowed when there is no token) or 0, got {sandbox!r}")
@@ -158,6 +178,9 @@ def load_settings(env: dict[str, str] | None = None, dotenv: Path | None = ROOT 
         media_dir=Path(get("GRIDBOT_MEDIA_DIR")) if get("GRIDBOT_MEDIA_DIR") else None,
         media_max_mb=number("GRIDBOT_MEDIA_MAX_MB", Settings.media_max_mb, int, 1, 10_000_000),
         instance=get("GRIDBOT_INSTANCE") or socket.gethostname()[:40],
+        daily_brief_at=clock_time("GRIDBOT_DAILY_BRIEF_AT", get("GRIDBOT_DAILY_BRIEF_AT") or "08:30"),
+        monthly_ranking_at=monthly("GRIDBOT_MONTHLY_RANKING_AT", Settings.monthly_ranking_at),
+        cjk_font=path("GRIDBOT_CJK_FONT", None),
     )
 
 

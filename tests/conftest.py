@@ -133,7 +133,7 @@ def sqlite_template(tmp_path_factory) -> Path:
     return path
 
 
-TABLES = ["callrating", "call", "inboxupdate", "audit", "rating", "extension", "timer", "invite", "pendinginput", "attachment", "draft", "outbox", "card", "event",
+TABLES = ["reportrun", "callrating", "call", "inboxupdate", "audit", "rating", "extension", "timer", "invite", "pendinginput", "attachment", "draft", "outbox", "card", "event",
           "assignment", "coreporter", "ticket", "dailycounter", "member", "grid", "department", "matter"]
 
 

@@ -18,7 +18,7 @@ from storage.models.common import (
                                    utcnow,
 )
 from storage.models.county import DailyCounter, Department, Grid, Invite, Matter, Member
-from storage.models.delivery import Audit, Card, InboxUpdate, Outbox, PendingInput, Timer
+from storage.models.delivery import Audit, Card, InboxUpdate, Outbox, PendingInput, ReportRun, Timer
 from storage.models.tickets import Assignment, Attachment, CoReporter, Draft, Event, Extension, Rating, Ticket
 
-__all__ = ["Assignment", "AssignmentRole", "AssignmentState", "Attachment", "Audit", "Call", "CallRating", "CallState", "Card", "CoReporter", "DailyCounter", "Department", "DepartmentKind", "Draft", "Event", "Extension", "Grid", "InboxUpdate", "Invite", "Matter", "Member", "Outbox", "OutboxState", "PendingInput", "Rating", "Role", "Ticket", "TicketState", "Timer", "utcnow"]
+__all__ = ["Assignment", "AssignmentRole", "AssignmentState", "Attachment", "Audit", "Call", "CallRating", "CallState", "Card", "CoReporter", "DailyCounter", "Department", "DepartmentKind", "Draft", "Event", "Extension", "Grid", "InboxUpdate", "Invite", "Matter", "Member", "Outbox", "OutboxState", "PendingInput", "Rating", "ReportRun", "Role", "Ticket", "TicketState", "Timer", "utcnow"]

@@ -1,5 +1,5 @@
 """What the bot owes and keeps: the outbox, live cards, questions waiting for a reply, clocks, the durable
-inbox and the audit of refusals."""
+inbox, the audit of refusals and the scheduled reports' runs."""
 
 from __future__ import annotations
 
@@ -130,3 +130,20 @@ class Audit(SQLModel, table=True):
     action: str = Field(max_length=64)
     subject: str | None = Field(default=None, max_length=64)
     reason: str = Field(sa_type=Text)
+
+
+
+class ReportRun(SQLModel, table=True):
+    """A scheduled report (the daily brief, the monthly ranking) for one period: written when it falls due, fired
+    once (bot/reports/schedule.py). `fired_at` is set in the transaction that wrote the report's messages, so a
+    crash before that commit fires it again and a commit means it never fires twice. A run overtaken by a newer
+    one of its kind before it could fire (the bot was down for days) is `skipped`."""
+
+    __table_args__ = (UniqueConstraint("kind", "period_start"),)
+    id: int | None = Field(default=None, primary_key=True)
+    kind: str = Field(max_length=32)  # daily_brief / monthly_ranking
+    period_start: datetime
+    period_end: datetime
+    due_at: datetime = Field(index=True)
+    fired_at: datetime | None = None
+    skipped: bool = False
