@@ -53,6 +53,10 @@ class Settings:
     media_dir: Path | None = None  # keep the county's own copies of photos and recordings here
     media_max_mb: int = 2048
     instance: str = ""  # this process's name for its outbox leases (default: host name)
+    satisfied_weight: float = 0.9  # 基本满意 counts this much of 满意 in 满意率 (bot/indicators)
+    score_weights: str = "响应:0.1,解决:0.5,满意:0.4"  # the composite score's rates and weights
+    rank_min_orders: int = 5  # fewer orders in the period: listed apart, not ranked
+    rank_list_size: int = 3  # the red and black lists' length
 
     @property
     def sandbox(self) -> bool:
@@ -126,6 +130,15 @@ def load_settings(env: dict[str, str] | None = None, dotenv: Path | None = ROOT 
         except ValueError:
             raise ConfigError(f"{name}: expected a limit such as 30m, 2h, 3d or 5wd, got {v!r}") from None
 
+    def weights(name: str, default: str) -> str:
+        from bot.indicators.score import parse_weights  # no cycle: the indicators never import the settings
+
+        v = get(name) or default
+        try:
+            return ",".join(f"{key}:{weight:g}" for key, weight in parse_weights(v))
+        except ValueError as e:
+            raise ConfigError(f"{name}: {e} (e.g. {default})") from None
+
     sandbox = (get("GRIDBOT_SANDBOX") or "auto").lower()
     if sandbox not in ("auto", "1", "0", "true", "false", "yes", "no"):
         raise ConfigError(f"GRIDBOT_SANDBOX: expected 1 (allowed when there is no token) or 0, got {sandbox!r}")
@@ -158,6 +171,10 @@ def load_settings(env: dict[str, str] | None = None, dotenv: Path | None = ROOT 
         media_dir=Path(get("GRIDBOT_MEDIA_DIR")) if get("GRIDBOT_MEDIA_DIR") else None,
         media_max_mb=number("GRIDBOT_MEDIA_MAX_MB", Settings.media_max_mb, int, 1, 10_000_000),
         instance=get("GRIDBOT_INSTANCE") or socket.gethostname()[:40],
+        satisfied_weight=number("GRIDBOT_SATISFIED_WEIGHT", Settings.satisfied_weight, float, 0.0, 1.0),
+        score_weights=weights("GRIDBOT_SCORE_WEIGHTS", Settings.score_weights),
+        rank_min_orders=number("GRIDBOT_RANK_MIN_ORDERS", Settings.rank_min_orders, int, 0, 100_000),
+        rank_list_size=number("GRIDBOT_RANK_LIST_SIZE", Settings.rank_list_size, int, 0, 100),
     )
 
 
