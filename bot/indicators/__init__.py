@@ -10,6 +10,8 @@ The definitions (指标口径) are in the README, section "Indicators (指标口
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from datetime import datetime
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
@@ -31,7 +33,7 @@ from bot.indicators.ranking import GROUPS, Listed, Ranking, rank
 from bot.indicators.score import DEFAULT_WEIGHTS, parse_weights, score
 from nlp.catalogue import Catalogue
 from storage.db import Database
-from storage.models import DepartmentKind
+from storage.models import DepartmentKind, utcnow
 
 if TYPE_CHECKING:
     from bot.config import Settings
@@ -51,7 +53,8 @@ class Indicators:
 
     def __init__(self, db: Database, catalogue: Catalogue, settings: Settings | None = None, *,
                  satisfied_weight: float | None = None, score_weights: str | None = None,
-                 min_orders: int | None = None, list_size: int | None = None, tz: ZoneInfo = TZ) -> None:
+                 min_orders: int | None = None, list_size: int | None = None, tz: ZoneInfo = TZ,
+                 now: Callable[[], datetime] = utcnow) -> None:
         def pick(explicit, name, default):
             if explicit is not None:
                 return explicit
@@ -60,13 +63,14 @@ class Indicators:
         self.db = db
         self.catalogue = catalogue
         self.tz = tz
+        self.now = now  # what is still within its limit at this moment is not counted yet
         self.satisfied_weight = float(pick(satisfied_weight, "satisfied_weight", 0.9))
         self.weights = parse_weights(pick(score_weights, "score_weights", DEFAULT_WEIGHTS))
         self.min_orders = int(pick(min_orders, "rank_min_orders", 5))
         self.list_size = int(pick(list_size, "rank_list_size", 3))
 
-    def period(self, text: str | None, now) -> Period:
-        return parse_period(text, now, self.tz)
+    def period(self, text: str | None, now: datetime | None = None) -> Period:
+        return parse_period(text, now or self.now(), self.tz)
 
     # -- units -------------------------------------------------------------------------------------------
     async def units(self, kind: str, places: load.Places | None = None) -> list[Unit]:
@@ -94,7 +98,8 @@ class Indicators:
     # -- figures -----------------------------------------------------------------------------------------
     async def _all(self, period: Period) -> tuple[load.Places, dict]:
         places = await load.places(self.db)
-        figures = compute.tickets(await load.tickets(self.db, period), places, period, self.satisfied_weight)
+        figures = compute.tickets(await load.tickets(self.db, period), places, period, self.satisfied_weight,
+                                  self.now())
         for f in figures.values():
             f.score = score(f, self.weights)
         return places, figures
@@ -127,7 +132,7 @@ class Indicators:
 
     async def _calls(self, period: Period, places: load.Places | None = None) -> dict:
         places = places or await load.places(self.db)
-        return compute.calls(await load.calls(self.db, period), places, self.satisfied_weight)
+        return compute.calls(await load.calls(self.db, period), places, self.satisfied_weight, self.now())
 
     # -- rankings ----------------------------------------------------------------------------------------
     async def ranking(self, period: Period, group: str) -> Ranking:

@@ -58,8 +58,9 @@ def _keys(places: Places, grid_id: int | None, department_id: int | None) -> lis
     return keys
 
 
-def tickets(rows: Rows, places: Places, period: Period, satisfied_weight: float) -> dict[Key, Figures]:
-    """Figures of every unit that has any; a unit missing from the result has none."""
+def tickets(rows: Rows, places: Places, period: Period, satisfied_weight: float, now: datetime) -> dict[Key, Figures]:
+    """Figures of every unit that has any (a unit missing from the result has none), as of `now`: what is still
+    within its limit and not done yet is not counted yet (neither on time nor late)."""
     tally = _Tally(lambda: Figures(satisfied_weight=satisfied_weight))
     leads: dict[int, list[Any]] = defaultdict(list)
     for a in sorted(rows.leads, key=lambda a: a.id):
@@ -85,14 +86,14 @@ def tickets(rows: Rows, places: Places, period: Period, satisfied_weight: float)
                 tally.add(_keys(places, t.grid_id, e.department_id), e.kind)
         if t.created_at in period:
             tally.add(here, "received", ticket=t.id)
-        _assignments(tally, places, period, t, mine, [e for e in history if e.kind in ROUTING], first_rating,
+        _assignments(tally, places, period, now, t, mine, [e for e in history if e.kind in ROUTING], first_rating,
                      rows.extended)
     for key, f in tally.figures.items():
         f.orders = len(tally.tickets.get(key, ()))
     return dict(tally.figures)
 
 
-def _assignments(tally: _Tally, places: Places, period: Period, t: Any, mine: list[Any], routes: list[Any],
+def _assignments(tally: _Tally, places: Places, period: Period, now: datetime, t: Any, mine: list[Any], routes: list[Any],
                  first_rating: dict[tuple[int, int], Any], extended: set[int]) -> None:
     # What made each lead assignment: a routing event (in order, one each), or a 重办 when the one before it was
     # resolved (a resolved assignment is followed by nothing else). The 回访 round counts the resolutions before.
@@ -114,9 +115,13 @@ def _assignments(tally: _Tally, places: Places, period: Period, t: Any, mine: li
         if a.assigned_at in period:
             tally.add(keys, "dispatched", ticket=t.id)
             # 签收: charged unless 改派 took the ticket away before its accept limit and before it was accepted
-            if not moved_away or a.accepted_at is not None or (a.accept_due is not None and a.accept_due < then_at):
+            answered = a.accepted_at or a.returned_at  # 签收, or a 退回 (an answer) within the limit
+            if moved_away:
+                charged = answered is not None or (a.accept_due is not None and a.accept_due < then_at)
+            else:
+                charged = answered is not None or a.accept_due is None or a.accept_due <= now
+            if charged:
                 tally.add(keys, "accept_base")
-                answered = a.accepted_at or a.returned_at  # 签收, or a 退回 (an answer) within the limit
                 if answered is not None and a.accept_due is not None and answered <= a.accept_due:
                     tally.add(keys, "accepted_on_time")
             if a.accepted_at is not None:
@@ -133,13 +138,13 @@ def _assignments(tally: _Tally, places: Places, period: Period, t: Any, mine: li
                 tally.add(keys, "extensions")
         if a.returned_at is not None or moved_away:
             continue  # what follows is the next department's (or the dispatcher's)
-        if a.resolve_due in period:
+        if a.resolve_due in period and (a.resolved_at is not None or a.resolve_due <= now):
             tally.add(keys, "due", ticket=t.id)
             if a.resolved_at is not None and a.resolved_at <= a.resolve_due:  # resolve_due: after approved 延期
                 tally.add(keys, "resolved_on_time")
             if a.resolved_at is not None and then is None and t.state in CLOSED:
                 tally.add(keys, "closed")
-        if a.arrive_due in period and not a.arrival_waiver:
+        if a.arrive_due in period and not a.arrival_waiver and (a.arrived_at is not None or a.arrive_due <= now):
             tally.add(keys, "arrive_base", ticket=t.id)
             if a.arrived_at is not None and a.arrived_at <= a.arrive_due:
                 tally.add(keys, "arrived_on_time")
@@ -157,7 +162,8 @@ def _assignments(tally: _Tally, places: Places, period: Period, t: Any, mine: li
                 tally.add(keys, "reopened")
 
 
-def calls(rows: CallRows, places: Places, satisfied_weight: float) -> dict[Key, CallFigures]:
+def calls(rows: CallRows, places: Places, satisfied_weight: float, now: datetime) -> dict[Key, CallFigures]:
+    """Every unit's call figures, as of `now` (a call still within a limit is not counted for it yet)."""
     tally = _Tally(lambda: CallFigures(satisfied_weight=satisfied_weight))
     ratings: dict[int, list[Any]] = defaultdict(list)
     for r in sorted(rows.ratings, key=lambda r: r.id):
@@ -168,9 +174,14 @@ def calls(rows: CallRows, places: Places, satisfied_weight: float) -> dict[Key, 
             tally.add(keys, "cancelled")
             continue
         tally.add(keys, "calls")
-        if c.responded_at is not None:
-            tally.append(keys, "response_minutes", _minutes(c.created_at, c.responded_at))
-            if c.responded_at <= c.respond_due:
+        responded = c.responded_at or c.arrived_at  # 报到 without a 响应 first answers the call too
+        if responded is not None or c.respond_due <= now:
+            tally.add(keys, "respond_base")
+        if c.arrived_at is not None or c.arrive_due <= now:
+            tally.add(keys, "arrive_base")
+        if responded is not None:
+            tally.append(keys, "response_minutes", _minutes(c.created_at, responded))
+            if responded <= c.respond_due:
                 tally.add(keys, "responded_on_time")
         if c.arrived_at is not None:
             tally.append(keys, "arrival_minutes", _minutes(c.created_at, c.arrived_at))

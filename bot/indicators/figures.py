@@ -191,7 +191,9 @@ class CallFigures:
     satisfied_weight: float = 0.9
     calls: int = 0  # made in the period, not withdrawn
     cancelled: int = 0  # withdrawn by the caller (counted apart)
+    respond_base: int = 0  # calls responded, or whose response limit has passed
     responded_on_time: int = 0
+    arrive_base: int = 0  # calls arrived at, or whose arrival limit has passed
     arrived_on_time: int = 0
     response_minutes: list[float] = field(default_factory=list)  # 呼叫 → 响应
     arrival_minutes: list[float] = field(default_factory=list)  # 呼叫 → 报到
@@ -200,11 +202,11 @@ class CallFigures:
 
     @property
     def respond_rate(self) -> float | None:  # 按时响应率
-        return ratio(self.responded_on_time, self.calls)
+        return ratio(self.responded_on_time, self.respond_base)
 
     @property
     def arrive_rate(self) -> float | None:  # 按时到场率
-        return ratio(self.arrived_on_time, self.calls)
+        return ratio(self.arrived_on_time, self.arrive_base)
 
     @property
     def rating(self) -> float | None:
