@@ -106,7 +106,7 @@ async def build(db: Database, tickets: int, seed: int) -> None:
             built = [_ticket(rng, n, reporter_id, grids, departments) for n in range(first, min(tickets, first + batch))]
             s.add_all(t for t, *_ in built)
             await s.flush()
-            for ticket, shares, events, extension, ratings in built:
+            for ticket, shares, events, _, ratings in built:
                 for row in (*shares, *events, *ratings):
                     row.ticket_id = ticket.id
                 s.add_all([*shares, *events, *ratings])

@@ -446,3 +446,18 @@ async def test_member_roles_do_not_matter_to_the_figures(sqlite_world):
     assert worker is not None
     await world.file("T-LD", who=GRID_WORKER)
     assert (await world.indicators().figures(NOVEMBER)).received == 1
+
+
+def test_the_indicator_settings_have_defaults_and_refuse_nonsense():
+    from bot.config import ConfigError, load_settings
+
+    settings = load_settings({}, dotenv=None)
+    assert (settings.satisfied_weight, settings.score_weights, settings.rank_min_orders, settings.rank_list_size) == (
+        0.9, "响应:0.1,解决:0.5,满意:0.4", 5, 3)
+    ind = Indicators(None, load_catalogue(FIXTURES / "catalogue.yaml"), load_settings(
+        {"GRIDBOT_SCORE_WEIGHTS": "办结：0.6，满意：0.4", "GRIDBOT_RANK_MIN_ORDERS": "10"}, dotenv=None))
+    assert (ind.weights, ind.min_orders, ind.satisfied_weight) == ((("办结", 0.6), ("满意", 0.4)), 10, 0.9)
+    for name, value in (("GRIDBOT_SCORE_WEIGHTS", "速度:1"), ("GRIDBOT_SCORE_WEIGHTS", "响应:0"),
+                        ("GRIDBOT_SATISFIED_WEIGHT", "1.5"), ("GRIDBOT_RANK_LIST_SIZE", "three")):
+        with pytest.raises(ConfigError, match=name):
+            load_settings({name: value}, dotenv=None)
