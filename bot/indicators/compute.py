@@ -30,38 +30,54 @@ def _minutes(start: datetime, end: datetime) -> float:
 
 
 class _Tally:
-    """Figures per unit key, and the distinct tickets each unit is charged with (its orders)."""
+    """Counts per unit key (plain dicts while counting, Figures at the end), and the distinct tickets each unit is
+    charged with (its orders)."""
 
-    def __init__(self, make: Callable[[], Any]) -> None:
-        self.figures: dict[Key, Any] = defaultdict(make)
+    def __init__(self, make: Callable[[], Any], places: Places) -> None:
+        self.make, self.places = make, places
+        self.counts: dict[Key, dict[str, float]] = defaultdict(lambda: defaultdict(int))
+        self.lists: dict[Key, dict[str, list[float]]] = defaultdict(lambda: defaultdict(list))
         self.tickets: dict[Key, set[int]] = defaultdict(set)
+        self._keys: dict[tuple[int | None, int | None], tuple[Key, ...]] = {}
+
+    def keys(self, grid_id: int | None, department_id: int | None) -> tuple[Key, ...]:
+        """The county, the department (if any), the grid's township and the grid (if known)."""
+        found = self._keys.get((grid_id, department_id))
+        if found is None:
+            keys: list[Key] = [("county", None)]
+            if department_id is not None:
+                keys.append(("department", department_id))
+            grid = self.places.grids.get(grid_id) if grid_id is not None else None
+            if grid is not None:
+                keys += [("township", grid.township_id), ("grid", grid.id)]
+            found = self._keys[(grid_id, department_id)] = tuple(keys)
+        return found
 
     def add(self, keys: Iterable[Key], name: str, amount: float = 1, ticket: int | None = None) -> None:
         for key in keys:
-            f = self.figures[key]
-            setattr(f, name, getattr(f, name) + amount)
+            self.counts[key][name] += amount
             if ticket is not None:
                 self.tickets[key].add(ticket)
 
     def append(self, keys: Iterable[Key], name: str, value: float) -> None:
         for key in keys:
-            getattr(self.figures[key], name).append(value)
+            self.lists[key][name].append(value)
 
-
-def _keys(places: Places, grid_id: int | None, department_id: int | None) -> list[Key]:
-    keys: list[Key] = [("county", None)]
-    if department_id is not None:
-        keys.append(("department", department_id))
-    grid = places.grids.get(grid_id) if grid_id is not None else None
-    if grid is not None:
-        keys += [("township", grid.township_id), ("grid", grid.id)]
-    return keys
+    def figures(self) -> dict[Key, Any]:
+        result = {}
+        for key in sorted(set(self.counts) | set(self.lists), key=lambda k: (k[0], k[1] or 0)):
+            f = result[key] = self.make()
+            for name, value in (*self.counts.get(key, {}).items(), *self.lists.get(key, {}).items()):
+                setattr(f, name, value)
+            if hasattr(f, "orders"):
+                f.orders = len(self.tickets.get(key, ()))
+        return result
 
 
 def tickets(rows: Rows, places: Places, period: Period, satisfied_weight: float, now: datetime) -> dict[Key, Figures]:
     """Figures of every unit that has any (a unit missing from the result has none), as of `now`: what is still
     within its limit and not done yet is not counted yet (neither on time nor late)."""
-    tally = _Tally(lambda: Figures(satisfied_weight=satisfied_weight))
+    tally = _Tally(lambda: Figures(satisfied_weight=satisfied_weight), places)
     leads: dict[int, list[Any]] = defaultdict(list)
     for a in sorted(rows.leads, key=lambda a: a.id):
         leads[a.ticket_id].append(a)
@@ -75,7 +91,7 @@ def tickets(rows: Rows, places: Places, period: Period, satisfied_weight: float,
     for t in sorted(rows.tickets, key=lambda t: t.id):
         mine, history = leads.get(t.id, []), events.get(t.id, [])
         current = mine[-1].department_id if mine else None  # after 改派, the new department
-        here = _keys(places, t.grid_id, current)
+        here = tally.keys(t.grid_id, current)
         if t.state in EXCLUDED:
             for e in history:
                 if e.kind in ("invalidated", "merged") and e.at in period:
@@ -83,17 +99,15 @@ def tickets(rows: Rows, places: Places, period: Period, satisfied_weight: float,
             continue
         for e in history:  # 督办 / 领导督办 to the department escalated at the time (none for the dispatch stage)
             if e.kind in ("escalated", "escalated2") and e.at in period:
-                tally.add(_keys(places, t.grid_id, e.department_id), e.kind)
+                tally.add(tally.keys(t.grid_id, e.department_id), e.kind)
         if t.created_at in period:
             tally.add(here, "received", ticket=t.id)
-        _assignments(tally, places, period, now, t, mine, [e for e in history if e.kind in ROUTING], first_rating,
+        _assignments(tally, period, now, t, mine, [e for e in history if e.kind in ROUTING], first_rating,
                      rows.extended)
-    for key, f in tally.figures.items():
-        f.orders = len(tally.tickets.get(key, ()))
-    return dict(tally.figures)
+    return tally.figures()
 
 
-def _assignments(tally: _Tally, places: Places, period: Period, now: datetime, t: Any, mine: list[Any], routes: list[Any],
+def _assignments(tally: _Tally, period: Period, now: datetime, t: Any, mine: list[Any], routes: list[Any],
                  first_rating: dict[tuple[int, int], Any], extended: set[int]) -> None:
     # What made each lead assignment: a routing event (in order, one each), or a 重办 when the one before it was
     # resolved (a resolved assignment is followed by nothing else). The 回访 round counts the resolutions before.
@@ -111,7 +125,7 @@ def _assignments(tally: _Tally, places: Places, period: Period, now: datetime, t
     for i, a in enumerate(mine):
         then, then_at = made[i + 1] if i + 1 < len(mine) else (None, None)
         moved_away = then == "reassigned" and a.resolved_at is None and a.returned_at is None  # 改派
-        keys = _keys(places, t.grid_id, a.department_id)
+        keys = tally.keys(t.grid_id, a.department_id)
         if a.assigned_at in period:
             tally.add(keys, "dispatched", ticket=t.id)
             # 签收: charged unless 改派 took the ticket away before its accept limit and before it was accepted
@@ -164,12 +178,12 @@ def _assignments(tally: _Tally, places: Places, period: Period, now: datetime, t
 
 def calls(rows: CallRows, places: Places, satisfied_weight: float, now: datetime) -> dict[Key, CallFigures]:
     """Every unit's call figures, as of `now` (a call still within a limit is not counted for it yet)."""
-    tally = _Tally(lambda: CallFigures(satisfied_weight=satisfied_weight))
+    tally = _Tally(lambda: CallFigures(satisfied_weight=satisfied_weight), places)
     ratings: dict[int, list[Any]] = defaultdict(list)
     for r in sorted(rows.ratings, key=lambda r: r.id):
         ratings[r.call_id].append(r)
     for c in sorted(rows.calls, key=lambda c: c.id):
-        keys = _keys(places, c.grid_id, c.department_id)
+        keys = tally.keys(c.grid_id, c.department_id)
         if c.state == CallState.CANCELLED:
             tally.add(keys, "cancelled")
             continue
@@ -192,4 +206,4 @@ def calls(rows: CallRows, places: Places, satisfied_weight: float, now: datetime
         for r in ratings.get(c.id, []):
             for aspect in (r.speed, r.arrival, r.outcome):
                 tally.append(keys, "marks", {**MARK, "basic": satisfied_weight}.get(aspect, 0.0))
-    return dict(tally.figures)
+    return tally.figures()

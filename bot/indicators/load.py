@@ -8,6 +8,7 @@ extensions and the 回访 answers. Calls: those made in the period and their rat
 
 from __future__ import annotations
 
+from collections import namedtuple
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -57,6 +58,16 @@ class Places:
     grids: dict[int, Any]  # id → (id, code, name, township_id)
 
 
+def _plain(rows) -> list[Any]:
+    """Rows as named tuples: attribute access on them is several times cheaper than on SQLAlchemy's rows, and the
+    counting reads every field of tens of thousands of them."""
+    rows = list(rows)
+    if not rows:
+        return rows
+    shape = namedtuple("Row", rows[0]._fields)  # noqa: PYI024
+    return [shape(*row) for row in rows]
+
+
 def _within(column, period: Period):
     return and_(column >= period.start, column < period.end)
 
@@ -95,7 +106,7 @@ async def tickets(db: Database, period: Period) -> Rows:
             Extension.state == "approved", col(Extension.ticket_id).in_(scope)))).all()
         ratings = (await s.exec(select(Rating.id, Rating.ticket_id, Rating.round, Rating.solved, Rating.satisfaction)
                                 .where(col(Rating.ticket_id).in_(scope)))).all()
-    return Rows(list(ticket_rows), list(leads), list(events), set(extended), list(ratings))
+    return Rows(_plain(ticket_rows), _plain(leads), _plain(events), set(extended), _plain(ratings))
 
 
 async def calls(db: Database, period: Period) -> CallRows:
@@ -107,4 +118,4 @@ async def calls(db: Database, period: Period) -> CallRows:
         ratings = (await s.exec(select(CallRating.id, CallRating.call_id, CallRating.speed, CallRating.arrival,
                                        CallRating.outcome)
                                 .where(col(CallRating.call_id).in_(select(Call.id).where(made))))).all()
-    return CallRows(list(rows), list(ratings))
+    return CallRows(_plain(rows), _plain(ratings))
