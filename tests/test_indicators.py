@@ -286,6 +286,9 @@ async def test_a_township_and_its_grids_get_the_tickets_in_their_grids(world):
     departments = await ind.table(NOVEMBER, "department")
     assert [u.code for u, _ in departments] == sorted(u.code for u, _ in departments), "by code"
     assert {u.code: f.dispatched for u, f in departments}["zjj"] == 2
+    sheets = await ind.tables(NOVEMBER)  # one reading for an export's sheets
+    assert list(sheets) == ["county", "department", "township", "grid"]
+    assert sheets["county"][0][1].received == 3 and sheets["department"] == departments
 
 
 # -- rankings ------------------------------------------------------------------------------------------------

@@ -118,6 +118,17 @@ class Indicators:
         places, figures = await self._all(period)
         return [(u, figures.get((u.kind, u.id)) or self._empty()) for u in await self.units(kind, places)]
 
+    async def tables(self, period: Period, kinds: tuple[str, ...] = ("county", *TABLE_KINDS)
+                     ) -> dict[str, list[tuple[Unit, Figures]]]:
+        """Several tables from one reading of the period (an export's sheets): kind → [(unit, figures)]; "county"
+        gives the one row of the county."""
+        places, figures = await self._all(period)
+        result = {}
+        for kind in kinds:
+            units = [COUNTY] if kind == "county" else await self.units(kind, places)
+            result[kind] = [(u, figures.get((u.kind, u.id)) or self._empty()) for u in units]
+        return result
+
     async def calls(self, period: Period, unit: Unit | None = None) -> CallFigures:
         """网格呼叫 figures of a unit (None: the county): calls made in the period."""
         figures = await self._calls(period)
