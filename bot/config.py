@@ -57,6 +57,10 @@ class Settings:
     daily_brief_at: time = time(8, 30)  # local time of the daily brief (covers the previous local day)
     monthly_ranking_at: tuple[int, time] = (1, time(9, 0))  # day of month (1–28) and local time: previous month
     cjk_font: Path | None = None  # the font charts set Chinese in (default: the first installed of bot/reports/fonts.py)
+    satisfied_weight: float = 0.9  # 基本满意 counts this much of 满意 in 满意率 (bot/indicators)
+    score_weights: str = "响应:0.1,解决:0.5,满意:0.4"  # the composite score's rates and weights
+    rank_min_orders: int = 5  # fewer orders in the period: listed apart, not ranked
+    rank_list_size: int = 3  # the red and black lists' length
 
     @property
     def sandbox(self) -> bool:
@@ -145,6 +149,14 @@ def load_settings(env: dict[str, str] | None = None, dotenv: Path | None = ROOT 
             raise ConfigError(f"{name}: expected a day of the month (1–28) and a local time such as '1 09:00', "
                               f"got {v!r}")
         return int(day), clock_time(name, at.strip())
+    def weights(name: str, default: str) -> str:
+        from bot.indicators.score import parse_weights  # no cycle: the indicators never import the settings
+
+        v = get(name) or default
+        try:
+            return ",".join(f"{key}:{weight:g}" for key, weight in parse_weights(v))
+        except ValueError as e:
+            raise ConfigError(f"{name}: {e} (e.g. {default})") from None
 
     sandbox = (get("GRIDBOT_SANDBOX") or "auto").lower()
     if sandbox not in ("auto", "1", "0", "true", "false", "yes", "no"):
@@ -181,6 +193,10 @@ def load_settings(env: dict[str, str] | None = None, dotenv: Path | None = ROOT 
         daily_brief_at=clock_time("GRIDBOT_DAILY_BRIEF_AT", get("GRIDBOT_DAILY_BRIEF_AT") or "08:30"),
         monthly_ranking_at=monthly("GRIDBOT_MONTHLY_RANKING_AT", Settings.monthly_ranking_at),
         cjk_font=path("GRIDBOT_CJK_FONT", None),
+        satisfied_weight=number("GRIDBOT_SATISFIED_WEIGHT", Settings.satisfied_weight, float, 0.0, 1.0),
+        score_weights=weights("GRIDBOT_SCORE_WEIGHTS", Settings.score_weights),
+        rank_min_orders=number("GRIDBOT_RANK_MIN_ORDERS", Settings.rank_min_orders, int, 0, 100_000),
+        rank_list_size=number("GRIDBOT_RANK_LIST_SIZE", Settings.rank_list_size, int, 0, 100),
     )
 
 

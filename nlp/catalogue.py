@@ -35,7 +35,10 @@ LIMIT_RE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(wd|m|h|d)\s*$", re.IGNORECASE)
 _MATTER_KEYS = frozenset(
     {"code", "name", "category", "lead", "cooperate", "keywords", "clocks", "onsite", "emergency", "result_photo"}
 )
-_DEPT_KEYS = frozenset({"code", "name", "aliases"})
+_DEPT_KEYS = frozenset({"code", "name", "aliases", "group"})
+#: the peer groups a county department is ranked in (bot/indicators): county departments, or utilities (water, power,
+#: gas, heating, telecom: enterprises with a public-service duty, judged among themselves)
+DEPARTMENT_GROUPS = ("county", "utility")
 #: keyword weights are evidence units of the keyword model; beyond this a typo (30 for 3.0) is likely
 MAX_KEYWORD_WEIGHT = 10.0
 
@@ -47,6 +50,7 @@ class Department:
     code: str
     name: str
     aliases: tuple[str, ...] = ()  # what people call it (城管, 环保, 交警 …): how a grid worker names it in a 呼叫
+    group: str = "county"  # its peer group in the rankings: "county" (县直部门) or "utility" (水电气热讯)
 
 
 @dataclass(frozen=True)
@@ -171,7 +175,12 @@ def _parse_departments(raw: Any, where: str, problems: list[str]) -> dict[str, D
         if not isinstance(aliases, list) or not all(isinstance(a, str) and a.strip() for a in aliases):
             problems.append(f"{label}: aliases must be a list of names")
             continue
-        departments[code] = Department(code=code, name=name.strip(), aliases=tuple(a.strip() for a in aliases))
+        group = entry.get("group", "county")
+        if group not in DEPARTMENT_GROUPS:
+            problems.append(f"{label}: group must be one of {', '.join(DEPARTMENT_GROUPS)}, got {group!r}")
+            continue
+        departments[code] = Department(code=code, name=name.strip(), aliases=tuple(a.strip() for a in aliases),
+                                       group=group)
     return departments
 
 

@@ -1,0 +1,49 @@
+"""The composite score (综合得分, 0–100): a weighted mean of rates, GRIDBOT_SCORE_WEIGHTS ("响应:0.1,解决:0.5,满意:0.4").
+
+A rate without a denominator (nothing to measure) is left out and the remaining weights renormalised; a unit
+with none of the rates has no score. No database, no Telegram: bot/config.py validates the setting with it.
+"""
+
+from __future__ import annotations
+
+from bot import texts
+from bot.indicators.figures import Figures
+
+DEFAULT_WEIGHTS = "响应:0.1,解决:0.5,满意:0.4"
+
+
+def parse_weights(text: str) -> tuple[tuple[str, float], ...]:
+    """"响应:0.1,解决:0.5,满意:0.4" → (("响应", 0.1), …) in the written order; ValueError naming what is wrong."""
+    weights: list[tuple[str, float]] = []
+    for part in (text or "").replace("，", ",").replace("：", ":").split(","):
+        if not part.strip():
+            continue
+        key, sep, value = part.partition(":")
+        key = key.strip()
+        if not sep or key not in texts.SCORE_KEYS:
+            raise ValueError(f"expected key:weight with a key among {', '.join(texts.SCORE_KEYS)}, got {part.strip()!r}")
+        try:
+            weight = float(value)
+        except ValueError:
+            raise ValueError(f"weight of {key} is not a number: {value.strip()!r}") from None
+        if not 0 <= weight <= 100 or key in dict(weights):
+            raise ValueError(f"weight of {key} must be a number ≥ 0, once: {part.strip()!r}")
+        weights.append((key, weight))
+    if not weights or sum(w for _, w in weights) <= 0:
+        raise ValueError("at least one positive weight is needed")
+    return tuple(weights)
+
+
+def indicator(key: str) -> str:
+    """The Chinese label of the rate a weight key stands for (响应 → 及时签收率)."""
+    return texts.SCORE_KEYS[key]
+
+
+def score(figures: Figures, weights: tuple[tuple[str, float], ...]) -> float | None:
+    total = weight_sum = 0.0
+    for key, weight in weights:
+        value = figures.rate(indicator(key))
+        if value is not None and weight > 0:
+            total += weight * value
+            weight_sum += weight
+    return 100 * total / weight_sum if weight_sum else None
