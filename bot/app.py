@@ -28,15 +28,19 @@ from bot.calls.intake import CallIntake
 from bot.clocks import Ladder
 from bot.config import Settings
 from bot.directory import Directory, sync_catalogue
+from bot.export import Exporter
 from bot.inbox import Inbox
+from bot.indicators import Indicators
 from bot.intake import Intake
 from bot.media import Archiver
 from bot.polling import Handler, Poller
 from bot.prompts import Prompts
 from bot.ratelimit import RateLimiter
 from bot.reliable import CallbackGuard, ReliableBot
+from bot.reports.schedule import ReportSchedule
 from bot.scheduler import SWEEP_SECONDS, ClockDriver
 from bot.sender import OutboxSender
+from bot.statistics import Statistics
 from bot.tickets import Tickets
 from bot.workflow import Workflow
 from handlers import keyboard, menus
@@ -63,6 +67,9 @@ class Services:
     tickets: Tickets
     prompts: Prompts
     call_intake: CallIntake | None = None
+    indicators: Indicators | None = None
+    statistics: Statistics | None = None
+    exporter: Exporter | None = None
     inbox: Inbox | None = None
     audit: AuditLog | None = None
     sender: OutboxSender | None = None
@@ -108,6 +115,9 @@ async def build_services(settings: Settings, *, now: Callable[[], datetime] = ut
         call_intake=CallIntake(db, workflow, classifier, catalogue, settings.confidence_threshold),
         intake=Intake(db, workflow, classifier, catalogue, settings.confidence_threshold,
                       timedelta(days=settings.duplicate_window_days), directory))
+    svc.indicators = Indicators(db, catalogue, settings, now=now)
+    svc.statistics = Statistics(svc.indicators, reports_dir=settings.reports_dir, now=now)
+    svc.exporter = Exporter(svc.indicators)
     workflow.ops_chat = settings.ops_chat_id
     holder.append(svc)
     return svc
@@ -164,8 +174,11 @@ async def start(app: Application, *, poll_timeout: int = 10, sweep_seconds: floa
     if sweep_seconds is not None:
         archiver = Archiver(svc.db, sender_bot, svc.settings.media_dir, svc.settings.media_max_mb * 2**20) \
             if svc.settings.media_dir else None
+        reports = ReportSchedule(svc.db, svc.workflow.now, daily_at=svc.settings.daily_brief_at,
+                                 monthly_at=svc.settings.monthly_ranking_at)
         svc.clocks = ClockDriver(svc.workflow, svc.db, sweep_seconds,
-                                 retention=timedelta(days=svc.settings.retention_days), archiver=archiver)
+                                 retention=timedelta(days=svc.settings.retention_days), archiver=archiver,
+                                 reports=reports, report_fire=svc.statistics.fire)
         svc.clocks.start()
     await app.start()
     svc.handler = Handler(app, svc.inbox, svc.workflow.now)

@@ -52,6 +52,7 @@ class Settings:
     call_arrive: str = "4h"  # a normal call of a matter without an arrival clock
     dispatch_limit: str = "2h"  # a ticket waiting in the command center (unclear, returned, a voice note)
     media_dir: Path | None = None  # keep the county's own copies of photos and recordings here
+    reports_dir: Path = Path("var/reports")  # the scheduled reports' charts, until the sender has sent them
     media_max_mb: int = 2048
     instance: str = ""  # this process's name for its outbox leases (default: host name)
     daily_brief_at: time = time(8, 30)  # local time of the daily brief (covers the previous local day)
@@ -188,6 +189,7 @@ def load_settings(env: dict[str, str] | None = None, dotenv: Path | None = ROOT 
         call_arrive=limit("GRIDBOT_CALL_ARRIVE", Settings.call_arrive),
         dispatch_limit=limit("GRIDBOT_DISPATCH_LIMIT", Settings.dispatch_limit),
         media_dir=Path(get("GRIDBOT_MEDIA_DIR")) if get("GRIDBOT_MEDIA_DIR") else None,
+        reports_dir=Path(get("GRIDBOT_REPORTS_DIR") or Settings.reports_dir),
         media_max_mb=number("GRIDBOT_MEDIA_MAX_MB", Settings.media_max_mb, int, 1, 10_000_000),
         instance=get("GRIDBOT_INSTANCE") or socket.gethostname()[:40],
         daily_brief_at=clock_time("GRIDBOT_DAILY_BRIEF_AT", get("GRIDBOT_DAILY_BRIEF_AT") or "08:30"),

@@ -8,6 +8,7 @@ import logging
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from telegram import Bot, InputMediaPhoto
@@ -122,7 +123,12 @@ class Attempt:
         return Sent(message.message_id, chat_id)
 
     async def _evidence(self, chat_id: int, media: dict) -> None:
-        """Photos (an album when several), a voice message and the place, right before the text."""
+        """Photos (an album when several), a voice message and the place, right before the text; a report's
+        chart (a PNG the scheduled report kept on disk; gone: the text goes alone)."""
+        chart = Path(media["photo_file"]) if media.get("photo_file") else None
+        if chart is not None and chart.is_file():
+            async with self._slot(chat_id):
+                await self._bot.send_photo(chat_id, chart.read_bytes())
         photos = list(media.get("photos") or [])
         for start in range(0, len(photos), ALBUM_LIMIT):
             chunk = photos[start:start + ALBUM_LIMIT]

@@ -6,7 +6,7 @@ from telegram import Update
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler, MessageHandler, filters
 
 from bot import texts
-from handlers import admin, calls, command, department, dispatch, grid, media, places, resident
+from handlers import admin, calls, command, department, dispatch, grid, media, places, resident, stats
 from handlers.common import Context, on_error
 from handlers.menus import Menus
 
@@ -39,6 +39,7 @@ def register(app: Application) -> None:
     department.register(app)
     dispatch.register(app)
     command.register(app)
+    stats.register(app)
     places.register(app)
     resident.register_fallbacks(app)
     media.register_fallbacks(app)

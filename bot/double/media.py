@@ -161,6 +161,10 @@ class UserMedia:
         voice = self._file_view(record, "mime_type") | {"duration": int(seconds)}
         return self._user_message(chat_id, user_id, {"voice": voice}, reply_to)
 
+    def file_bytes(self, file_id: str) -> bytes:
+        """What the bot uploaded (or a user sent) under `file_id`: a chart, a workbook (KeyError if unknown)."""
+        return self._files[file_id]["data"]
+
     async def _handle_page_file(self, request: web.Request) -> web.Response:
         """`GET /_control/file/<file_id>`: a file's bytes for the chat page (which has no token, and whose
         looking must not show up as the bot's getFile calls)."""

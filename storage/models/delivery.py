@@ -18,8 +18,9 @@ class Outbox(SQLModel, table=True):
     `recipient` is who, never a chat: "member:<id>", "department:<id>" (its group) or "supervisor:<id>" (its
     分管领导's chat). The sender resolves the chat at delivery and records it with the message id. `buttons` are
     domain buttons, rows of [label, action, subject id, argument]; the Telegram edge encodes them. `media` is
-    evidence sent before the text ({"photos": [file ids], "location": [lat, lon], "voice": file id}); `options`
-    holds delivery details such as {"force_reply": placeholder}. A row with `card_id` posts or edits that card.
+    evidence sent before the text ({"photos": [file ids], "location": [lat, lon], "voice": file id}, or a
+    scheduled report's chart {"photo_file": path}); `options` holds delivery details
+    such as {"force_reply": placeholder}. A row with `card_id` posts or edits that card.
     """
 
     __table_args__ = (
