@@ -8,6 +8,7 @@ for the same period, the county first — the same numbers /stats shows.
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
 
 from sqlmodel import col, select
@@ -45,7 +46,8 @@ class Exporter:
         sheets.append(await self._call_units(period, department))
         name = texts.EXPORT_FILENAME.format(scope=department.code if department else "county",
                                             start=period.start.astimezone(self.indicators.tz).strftime("%Y%m%d"))
-        return Export(workbook(sheets, self.indicators.tz), name, len(ticket_rows))
+        data = await asyncio.to_thread(workbook, sheets, self.indicators.tz)  # seconds for a big month: off the loop
+        return Export(data, name, len(ticket_rows))
 
     async def _call_units(self, period: Period, only: Unit | None) -> Sheet:
         county = await self.indicators.calls(period)
