@@ -48,11 +48,13 @@ class Transcript:
 
 
 def _media(m: dict) -> str:
-    """What a chat shows besides text: [照片], [语音 8秒], [地点 …], [位置]."""
+    """What a chat shows besides text: [照片], [文件：…], [语音 8秒], [地点 …], [位置]."""
     if m.get("venue"):
         return f"[地点：{m['venue']['title']}] "
     if m.get("location"):
         return "[位置] "
+    if m.get("document"):
+        return f"[文件：{m['document'].get('file_name', '')}] "
     if m.get("photo"):
         return "[照片] "
     for kind, label in (("voice", "语音"), ("video", "视频")):
@@ -108,7 +110,12 @@ async def _script(local: LocalBot, t: Transcript) -> int:
     ok = "已办结" in "".join(local.texts(RESIDENT))
     t.out.write(f"\n{'✔ 全流程完成' if ok else '✘ 流程未完成'}：工单 {number}\n")
     called = await _call(local, t, step)
-    return 0 if ok and called else 1
+    await step("指挥中心查看今日和本月指标", local.say(DISPATCHER, "/stats"))
+    await step("指挥中心导出本月工单和指标", local.say(DISPATCHER, "/export"))
+    figures = any(m.get("photo") or texts.CHART_UNAVAILABLE in (m.get("text") or "")
+                  for m in local.double.bot_messages(DISPATCHER)) and bool(local.last(DISPATCHER).get("document"))
+    t.out.write(f"\n{'✔ 指标与导出完成' if figures else '✘ 指标或导出未完成'}\n")
+    return 0 if ok and called and figures else 1
 
 
 async def _call(local: LocalBot, t: Transcript, step) -> bool:
