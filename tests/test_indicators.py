@@ -200,6 +200,19 @@ async def test_callbacks_unrated_is_never_satisfied_and_basic_weighs_point_nine(
     assert lenient.satisfy_rate == pytest.approx(2 / 3)
 
 
+async def test_a_callback_still_waiting_for_its_answer_is_not_counted_yet(world):
+    zjj = await world.unit("zjj")
+    ticket = await world.file("T-LD")
+    await world.accept(ticket, ZJJ_STAFF)
+    await world.resolve(ticket, ZJJ_STAFF)
+    f = await world.indicators().figures(NOVEMBER, zjj)
+    assert (f.resolved, f.callbacks, f.unrated, f.callback_rate) == (1, 0, 0, None), "not 0 %: not decided yet"
+    world.later(days=5)
+    await world.flow.sweep()  # no answer: 未评价
+    f = await world.indicators().figures(NOVEMBER, zjj)
+    assert (f.unrated, f.callback_rate) == (1, 0.0)
+
+
 async def test_invalid_and_merged_tickets_are_in_no_rate_and_counted_apart(world):
     kept = await world.file("T-LD")
     spam = await world.file("T-LD")

@@ -112,8 +112,8 @@ class Figures:
         return ratio(self.arrived_on_time, self.arrive_base)
 
     @property
-    def callback_rate(self) -> float | None:  # 回访率
-        return ratio(self.callbacks, self.resolved)
+    def callback_rate(self) -> float | None:  # 回访率: of the callbacks decided (a ticket still waiting: not yet)
+        return ratio(self.callbacks, self.callbacks + self.unrated)
 
     @property
     def solve_rate(self) -> float | None:  # 解决率
