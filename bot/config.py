@@ -62,6 +62,7 @@ class Settings:
     score_weights: str = "响应:0.1,解决:0.5,满意:0.4"  # the composite score's rates and weights
     rank_min_orders: int = 5  # fewer orders in the period: listed apart, not ranked
     rank_list_size: int = 3  # the red and black lists' length
+    score_mode: str = "absolute"  # rankings: each unit's own rates, or "relative" (比值法 against the group's best)
 
     @property
     def sandbox(self) -> bool:
@@ -127,6 +128,12 @@ def load_settings(env: dict[str, str] | None = None, dotenv: Path | None = ROOT 
         if not lo <= n <= hi:
             raise ConfigError(f"{name}: expected a number between {lo} and {hi}, got {v!r}")
         return n
+
+    def choice(name: str, options: tuple[str, ...], default: str) -> str:
+        v = (get(name) or default).strip().lower()
+        if v not in options:
+            raise ConfigError(f"{name}: expected one of {', '.join(options)}, got {v!r}")
+        return v
 
     def limit(name: str, default: str) -> str:
         v = get(name) or default
@@ -199,6 +206,7 @@ def load_settings(env: dict[str, str] | None = None, dotenv: Path | None = ROOT 
         score_weights=weights("GRIDBOT_SCORE_WEIGHTS", Settings.score_weights),
         rank_min_orders=number("GRIDBOT_RANK_MIN_ORDERS", Settings.rank_min_orders, int, 0, 100_000),
         rank_list_size=number("GRIDBOT_RANK_LIST_SIZE", Settings.rank_list_size, int, 0, 100),
+        score_mode=choice("GRIDBOT_SCORE_MODE", ("absolute", "relative"), Settings.score_mode),
     )
 
 

@@ -18,6 +18,9 @@ from sqlmodel import select
 from bot.calendar import WorkCalendar
 from bot.directory import load_county
 from bot.indicators import Indicators, PeriodError, Unit, month, parse_period
+from bot.indicators.figures import Figures
+from bot.indicators.ranking import rank
+from bot.indicators.score import parse_weights, score
 from bot.workflow import Workflow
 from nlp.catalogue import CatalogueError, load_catalogue
 from storage.models import Department, DepartmentKind, Grid, Member, Role
@@ -28,6 +31,7 @@ RESIDENT, NEIGHBOUR, GRID_WORKER = 1001, 1002, 1101
 ZFJ_STAFF, ZJJ_STAFF, JTJ_STAFF, GAJ_STAFF, DISPATCHER = 2001, 2101, 2201, 2401, 3001
 NOVEMBER = month(2026, 11)
 DECEMBER = month(2026, 12)
+WEIGHTS = parse_weights("响应:0.1,解决:0.5,满意:0.4")
 SPOT = (35.99, 119.405)
 
 
@@ -350,6 +354,23 @@ async def test_a_peer_group_ranks_units_with_enough_orders_and_names_what_put_th
     default = await world.indicators().ranking(NOVEMBER, "county")  # minimum 5: nobody is ranked
     assert not default.ranked and not default.red and [u.code for u, _ in default.below_minimum] == [
         "gaj", "jtj", "zfj", "zjj"]
+
+
+def test_relative_scoring_measures_each_unit_against_the_best_of_its_group():
+    """甲: 签收 5/10, 解决 2/4, 满意 2/4 → absolute 50.0; 乙: 签收 4/10, 解决 1/4, 满意 1/4 → 0.04 + 0.125 + 0.1 = 26.5.
+    比值法, the group's best being 甲's 0.5 everywhere: 甲 100.0; 乙 0.1 × 0.8 + 0.5 × 0.5 + 0.4 × 0.5 = 53.0."""
+    def figures(on_time: int, solved: int, satisfied: int) -> Figures:
+        f = Figures(accept_base=10, accepted_on_time=on_time, callbacks=4, solved=solved, satisfied=satisfied,
+                    dissatisfied=4 - satisfied, orders=10)
+        f.score = score(f, WEIGHTS)
+        return f
+
+    table = [(Unit("department", 1, "甲", "a"), figures(5, 2, 2)), (Unit("department", 2, "乙", "b"), figures(4, 1, 1))]
+    absolute = rank(NOVEMBER, "county", table, WEIGHTS, 5, 1)
+    relative = rank(NOVEMBER, "county", table, WEIGHTS, 5, 1, mode="relative")
+    assert [(u.name, round(s, 1)) for u, _, s in absolute.ranked] == [("甲", 50.0), ("乙", 26.5)]
+    assert [(u.name, round(s, 1)) for u, _, s in relative.ranked] == [("甲", 100.0), ("乙", 53.0)]
+    assert table[1][1].score == pytest.approx(26.5), "/stats keeps showing the unit's own score"
 
 
 async def test_a_tie_is_broken_by_orders_then_code_and_lists_never_overlap(sqlite_world):

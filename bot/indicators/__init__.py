@@ -30,7 +30,7 @@ from bot.indicators.periods import (
     yesterday,
 )
 from bot.indicators.ranking import GROUPS, Listed, Ranking, rank
-from bot.indicators.score import DEFAULT_WEIGHTS, parse_weights, score
+from bot.indicators.score import ABSOLUTE, DEFAULT_WEIGHTS, parse_weights, score
 from nlp.catalogue import Catalogue
 from storage.db import Database
 from storage.models import DepartmentKind, utcnow
@@ -53,7 +53,8 @@ class Indicators:
 
     def __init__(self, db: Database, catalogue: Catalogue, settings: Settings | None = None, *,
                  satisfied_weight: float | None = None, score_weights: str | None = None,
-                 min_orders: int | None = None, list_size: int | None = None, tz: ZoneInfo = TZ,
+                 min_orders: int | None = None, list_size: int | None = None, score_mode: str | None = None,
+                 tz: ZoneInfo = TZ,
                  now: Callable[[], datetime] = utcnow) -> None:
         def pick(explicit, name, default):
             if explicit is not None:
@@ -68,6 +69,7 @@ class Indicators:
         self.weights = parse_weights(pick(score_weights, "score_weights", DEFAULT_WEIGHTS))
         self.min_orders = int(pick(min_orders, "rank_min_orders", 5))
         self.list_size = int(pick(list_size, "rank_list_size", 3))
+        self.score_mode = pick(score_mode, "score_mode", ABSOLUTE)
 
     def period(self, text: str | None, now: datetime | None = None) -> Period:
         return parse_period(text, now or self.now(), self.tz)
@@ -152,4 +154,4 @@ class Indicators:
             raise ValueError(f"unknown peer group {group!r}: expected one of {', '.join(GROUPS)}")
         table = await self.table(period, "township" if group == "township" else "department")
         peers = [(u, f) for u, f in table if self.group_of(u) == group]
-        return rank(period, group, peers, self.weights, self.min_orders, self.list_size)
+        return rank(period, group, peers, self.weights, self.min_orders, self.list_size, self.score_mode)

@@ -1,6 +1,6 @@
 """Fair rankings: units are ranked only among peers (county departments, utilities, townships), only once they
 have the minimum number of orders (fewer: listed apart, not ranked; none: listed apart again), by the composite
-score; ties by orders (more first), then code. The red list (红榜) is the top N, the black list (黑榜) the bottom
+score (GRIDBOT_SCORE_MODE: each unit's own rates, or 比值法 against the group's best); ties by orders (more first), then code. The red list (红榜) is the top N, the black list (黑榜) the bottom
 N — never the same unit on both: with fewer than 2N ranked, each list takes half — and each entry names the
 indicator that put it there: among the score's rates, the one where the unit is furthest above (red) or below
 (black) the mean of the ranked units that have that rate."""
@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 
 from bot.indicators.figures import Figures, Unit
 from bot.indicators.periods import Period
-from bot.indicators.score import indicator
+from bot.indicators.score import ABSOLUTE, RELATIVE, indicator, relative
 
 GROUPS = ("county", "utility", "township")
 
@@ -42,18 +42,24 @@ class Ranking:
 
 
 def rank(period: Period, group: str, table: list[tuple[Unit, Figures]], weights: tuple[tuple[str, float], ...],
-         min_orders: int, list_size: int) -> Ranking:
+         min_orders: int, list_size: int, mode: str = ABSOLUTE) -> Ranking:
+    """`mode` relative: the units with enough orders are scored against each other (比值法, bot/indicators/
+    score.py) instead of by their own rates; the figures' own `score` is left as it is (/stats shows it)."""
     result = Ranking(period, group, min_orders)
     scored = []
+    if mode == RELATIVE:
+        eligible = [(u, f) for u, f in table if f.orders >= min_orders]
+        against = dict(zip([u for u, _ in eligible], relative(eligible, weights), strict=True))
     for unit, figures in table:
+        points = against.get(unit) if mode == RELATIVE else figures.score
         if figures.orders == 0:
             result.no_orders.append((unit, figures))
         elif figures.orders < min_orders:
             result.below_minimum.append((unit, figures))
-        elif figures.score is None:
+        elif points is None:
             result.unscored.append((unit, figures))
         else:
-            scored.append((unit, figures, figures.score))
+            scored.append((unit, figures, points))
     scored.sort(key=lambda e: (-e[2], -e[1].orders, e[0].code, e[0].id or 0))
     result.ranked = scored
     n = min(list_size, len(scored) // 2)

@@ -10,6 +10,8 @@ from bot import texts
 from bot.indicators.figures import Figures
 
 DEFAULT_WEIGHTS = "响应:0.1,解决:0.5,满意:0.4"
+ABSOLUTE, RELATIVE = "absolute", "relative"  # GRIDBOT_SCORE_MODE
+MODES = (ABSOLUTE, RELATIVE)
 
 
 def parse_weights(text: str) -> tuple[tuple[str, float], ...]:
@@ -39,11 +41,29 @@ def indicator(key: str) -> str:
     return texts.SCORE_KEYS[key]
 
 
-def score(figures: Figures, weights: tuple[tuple[str, float], ...]) -> float | None:
+def score(figures: Figures, weights: tuple[tuple[str, float], ...],
+          best: dict[str, float] | None = None) -> float | None:
+    """100 × the weighted mean of the rates (absolute mode); with `best` (relative mode, 比值法: each rate over
+    the best of the peer group for it) the best unit of every indicator gets its full weight. A rate whose best
+    is 0 says nothing about the peers and is left out like a missing one."""
     total = weight_sum = 0.0
     for key, weight in weights:
-        value = figures.rate(indicator(key))
+        label = indicator(key)
+        value = figures.rate(label)
+        if best is not None and value is not None:
+            value = value / best[label] if best.get(label) else None
         if value is not None and weight > 0:
             total += weight * value
             weight_sum += weight
     return 100 * total / weight_sum if weight_sum else None
+
+
+def relative(table: list[tuple[object, Figures]], weights: tuple[tuple[str, float], ...]) -> list[float | None]:
+    """比值法 scores of a peer group's units, in the table's order."""
+    best: dict[str, float] = {}
+    for _, figures in table:
+        for key, _ in weights:
+            value = figures.rate(indicator(key))
+            if value is not None:
+                best[indicator(key)] = max(best.get(indicator(key), 0.0), value)
+    return [score(figures, weights, best) for _, figures in table]
