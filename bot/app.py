@@ -17,7 +17,7 @@ from typing import Any
 
 from telegram import Update
 from telegram.error import NetworkError, RetryAfter
-from telegram.ext import Application, ApplicationBuilder, ExtBot, TypeHandler
+from telegram.ext import Application, ApplicationBuilder, Defaults, ExtBot, TypeHandler
 from telegram.request import HTTPXRequest
 
 import handlers
@@ -126,8 +126,11 @@ async def build_services(settings: Settings, *, now: Callable[[], datetime] = ut
 def build_application(svc: Services, token: str, base_url: str, base_file_url: str | None = None) -> Application:
     """The PTB Application over the reliable bot; no PTB Updater (bot/polling.py stores updates before
     confirming them) and no PTB JobQueue (our clocks live in the database)."""
+    # A reply to a message deleted meanwhile (or replayed from the inbox after a crash) is still delivered,
+    # without the quote, instead of failing with "message to be replied not found".
     bot = ReliableBot(token, base_url=base_url, base_file_url=base_file_url or base_url.replace("/bot", "/file/bot"),
-                      request=HTTPXRequest(connection_pool_size=64), get_updates_request=HTTPXRequest())
+                      request=HTTPXRequest(connection_pool_size=64), get_updates_request=HTTPXRequest(),
+                      defaults=Defaults(allow_sending_without_reply=True))
     # Updates one at a time: a ticket's changes stay in order.
     app = ApplicationBuilder().bot(bot).updater(None).concurrent_updates(False).job_queue(None).build()
     app.bot_data["services"] = svc
@@ -229,7 +232,7 @@ async def serve(settings: Settings) -> None:
         clock = SandboxClock()
         local = await LocalBot.start(settings, host=settings.web_host, port=settings.web_port, now=clock.now,
                                      spec_path=find_spec())
-        local.enable_time_travel(clock)
+        await local.enable_time_travel(clock)
         log.info("GridBot sandbox (no TELEGRAM_BOT_TOKEN): open %s to chat as residents and departments", local.url)
         try:
             await stopping.wait()

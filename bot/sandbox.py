@@ -11,7 +11,7 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from pathlib import Path
 
-from sqlmodel import select
+from sqlmodel import func, select
 from telegram import Update
 from telegram.ext import Application, TypeHandler
 
@@ -24,7 +24,7 @@ from bot.double.server import BotApiDouble
 from bot.sandbox_map import county_map
 from bot.scheduler import SWEEP_SECONDS
 from storage.db import Database
-from storage.models import Department, DepartmentKind, Member, Role, utcnow
+from storage.models import Department, DepartmentKind, Event, InboxUpdate, Member, Role, utcnow
 
 GUEST_ID = 9_000_001  # a resident the county file does not know, to show first contact
 MAX_TRAVEL = timedelta(days=30)
@@ -61,6 +61,8 @@ class LocalBot:
         double.zone = TZ.key  # the chat page shows the county's time, whatever the browser's zone
         await register_personas(svc, double)
         double.controls["map"] = lambda: county_map(svc.directory)  # the page's map: the one the bot uses
+        async with svc.db.read() as s:  # the bot's inbox remembers the update ids it handled before
+            double.continue_after((await s.exec(select(func.max(InboxUpdate.update_id)))).one())
         if not double.running:
             await double.start(host, port)
         app = assembly.build_application(svc, double.token, double.base_url, double.base_file_url)
@@ -71,8 +73,13 @@ class LocalBot:
     async def stop(self) -> None:
         await assembly.stop(self.app)
 
-    def enable_time_travel(self, clock: SandboxClock) -> None:
-        """The chat page's ⏩ buttons: move the sandbox clock ahead; the clocks' sweep runs at once."""
+    async def enable_time_travel(self, clock: SandboxClock) -> None:
+        """The chat page's ⏩ buttons: move the sandbox clock ahead; the clocks' sweep runs at once. A sandbox
+        restarted on its database resumes where its clock had been moved (never before its last event)."""
+        async with self.svc.db.read() as s:
+            latest = (await s.exec(select(func.max(Event.at)))).one()
+        if latest is not None and latest > clock.now():
+            clock.offset += latest - clock.now() + timedelta(minutes=1)
         self.travel_clock = clock
         self.double.clock = lambda: clock.now().timestamp()
         self.double.controls["travel"] = self.travel

@@ -152,3 +152,29 @@ async def test_a_restarted_sender_resumes_its_own_leases_at_once(sqlite_bot):
     async with db.session() as s:
         await s.exec(update(Outbox).values(state=OutboxState.SENT))
     assert CLAIM_LEASE > timedelta(seconds=60)
+
+
+async def test_a_sandbox_restarted_on_its_database_with_a_fresh_double_answers_at_once(sqlite_db, tmp_path):
+    """The double numbers updates from its first id again; the bot's inbox has handled those ids before and would
+    take them as replays: the sandbox continues the numbering after the last update the bot stored."""
+    from bot.double.server import BotApiDouble
+
+    clock = Clock()
+    first = BotApiDouble()
+    await first.start()
+    bot = await start_bot(sqlite_db, first, clock)
+    await bot.say(RESIDENT, "/help")
+    await bot.say(RESIDENT, "/my")
+    await bot.stop()
+    await first.stop()
+    second = BotApiDouble()
+    await second.start()
+    bot = await start_bot(sqlite_db, second, clock)
+    try:
+        await bot.say(RESIDENT, "/help")
+        assert bot.double.bot_messages(RESIDENT), "answered, not dropped as a replay"
+        sent = await bot.app.bot.send_message(RESIDENT, "测试", reply_to_message_id=987654)
+        assert sent.text == "测试", "a reply to a message that is gone still goes out, without the quote"
+    finally:
+        await bot.stop()
+        await second.stop()

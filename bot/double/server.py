@@ -146,6 +146,12 @@ class BotApiDouble(TelegramRules, BotApiMethods, People, UserMedia):
     def running(self) -> bool:
         return self._runner is not None
 
+    def continue_after(self, update_id: int | None) -> None:
+        """Number the next updates after `update_id` (a bot restarted on its database has handled those: a
+        double that started again from its first id would have them taken as replays and dropped)."""
+        if update_id is not None:
+            self._next_update_id = max(self._next_update_id, update_id + 1)
+
     @property
     def last_update_id(self) -> int | None:
         """The id of the newest update ever queued for the bot (None before the first)."""
