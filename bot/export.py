@@ -15,6 +15,7 @@ from sqlmodel import col, select
 
 from bot import texts
 from bot.indicators import Figures, Indicators, Period, Unit
+from bot.indicators.figures import RATES
 from bot.reports.workbook import Sheet, workbook
 from storage.models import Assignment, AssignmentRole, AssignmentState, Call, Department, Grid, Matter, Member, Ticket
 
@@ -112,7 +113,20 @@ class Exporter:
 
 
 def _unit_sheet(title: str, table: list[tuple[Unit, Figures]], only: Unit | None) -> Sheet:
-    """One row per unit (only a head's own department in theirs), the county first in the command center's."""
+    """One row per unit (only a head's own department in theirs), the county first in the command center's.
+    Counts and rates are numbers (rates in %, the column says so) so that Excel can sort, sum and chart them."""
     rows = [(unit, figures) for unit, figures in table if only is None or unit == only]
-    header = [texts.UNIT_COLUMN] + [label for label, _ in (rows[0][1] if rows else Figures()).rows()]
-    return Sheet(title, header, [[unit.name] + [value for _, value in figures.rows()] for unit, figures in rows])
+    labels = [label for label, _ in Figures().rows()]
+    header = [texts.UNIT_COLUMN] + [texts.PERCENT_COLUMN.format(label=lb) if lb in RATES else lb for lb in labels]
+    return Sheet(title, header, [[unit.name] + [_number(value) for _, value in figures.rows()]
+                                 for unit, figures in rows])
+
+
+def _number(value: str) -> int | float | str | None:
+    """A figure as a cell: "12" → 12, "93.5%" → 93.5, "—" → empty; anything else (a pair of durations) as text."""
+    if value == texts.NO_VALUE:
+        return None
+    try:
+        return float(value[:-1]) if value.endswith("%") else int(value) if value.isdigit() else float(value)
+    except ValueError:
+        return value

@@ -13,7 +13,7 @@ import asyncio
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 
 from sqlmodel import col, select
@@ -44,8 +44,8 @@ from storage.models import Department, DepartmentKind, Member, Role, utcnow
 log = logging.getLogger(__name__)
 CAPTION_LIMIT = 1024  # Telegram's, for a photo's caption
 KEY = (texts.IND_SCORE, texts.IND_RECEIVED, texts.IND_DISPATCHED, texts.IND_ACCEPT_RATE, texts.IND_RESOLVE_RATE,
-       texts.IND_CLOSE_RATE, texts.IND_CALLBACK_RATE, texts.IND_SOLVE_RATE, texts.IND_SATISFY_RATE,
-       texts.IND_RETURN_RATE, texts.IND_ESCALATED)  # the figures a caption carries (all of them: /export)
+       texts.IND_CLOSE_RATE, texts.IND_ARRIVE_RATE, texts.IND_CALLBACK_RATE, texts.IND_SOLVE_RATE,
+       texts.IND_SATISFY_RATE, texts.IND_RETURN_RATE, texts.IND_ESCALATED)  # the figures a caption carries (all of them: /export)
 CHARTED = (texts.IND_ACCEPT_RATE, texts.IND_RESOLVE_RATE, texts.IND_CLOSE_RATE, texts.IND_ARRIVE_RATE,
            texts.IND_CALLBACK_RATE, texts.IND_SOLVE_RATE, texts.IND_SATISFY_RATE)
 
@@ -63,10 +63,12 @@ class Scope:
 
 @dataclass
 class Picture:
-    """A reply: a PNG (None: no CJK font, text only) and its text (the photo's caption when it fits)."""
+    """A reply: a PNG (None: nothing to draw, or no CJK font — `font_missing`) and its text (the photo's caption
+    when it fits)."""
 
     png: bytes | None
     text: str
+    font_missing: bool = False
 
 
 class Statistics:
@@ -76,6 +78,7 @@ class Statistics:
         self.departments = Departments(indicators.catalogue)
         self.reports_dir = reports_dir
         self.now = now
+        self.font_missing = False  # no CJK font installed (found at the first chart): replies say so
 
     # -- who may see what ----------------------------------------------------------------------------------
     async def scope(self, member: Member, refusal: str) -> Scope:
@@ -92,6 +95,7 @@ class Statistics:
         own department; else the one named, or None for the county)."""
         periods: list[Period] = []
         rest = list(args)
+        not_a_period = None
         if rest:
             try:
                 periods = [self.indicators.period(rest[0])]
@@ -99,10 +103,17 @@ class Statistics:
             except PeriodError as bad:
                 if len(rest) > 1:
                     raise WorkflowError(bad.reply) from None
+                not_a_period = rest[0]
         if not periods:
             periods = [today(self.now(), self.indicators.tz), month_to_date(self.now(), self.indicators.tz)]
         name = " ".join(rest).strip()
-        unit = await self.unit_named(name) if name else None
+        try:
+            unit = await self.unit_named(name) if name else None
+        except WorkflowError:
+            if not_a_period is None:
+                raise
+            raise WorkflowError(texts.STATS_NEITHER.format(text=not_a_period[:40]) + "\n\n" + texts.STATS_USAGE) \
+                from None
         if scope.department is not None:
             if unit is not None and unit != scope.department:
                 raise NotAllowed(texts.STATS_OWN_ONLY.format(dept=scope.department.name))
@@ -126,12 +137,15 @@ class Statistics:
         raise WorkflowError(texts.STATS_UNKNOWN_UNIT.format(name=name[:40]) + "\n\n" + texts.STATS_USAGE)
 
     # -- /stats --------------------------------------------------------------------------------------------
-    async def stats(self, periods: list[Period], unit: Unit | None) -> Picture:
+    async def stats(self, periods: list[Period], unit: Unit | None, chart: int = -1) -> Picture:
+        """The key figures of each period; the chart is of `periods[chart]` (default the last: the month to date
+        beside today, which has more to show)."""
         name = unit.name if unit else texts.UNIT_COUNTY
         blocks = []
-        last: Figures | None = None
+        shown: list[Figures] = []
         for period in periods:
             last = await self.indicators.figures(period, unit)
+            shown.append(last)
             calls = await self.indicators.calls(period, unit)
             block = [texts.STATS_TITLE.format(unit=name, period=period.label)]
             if last.received == 0 and last.dispatched == 0 and last.due == 0 and calls.calls == 0:
@@ -162,14 +176,16 @@ class Statistics:
             title = texts.RANK_CHART_TITLE.format(group=texts.PEER_GROUP[group], period=period.label)
             png = await self._draw(charts.ranking_chart, title, [(u.name, s) for u, _, s in ranking.ranked]) \
                 if ranking.ranked else None
-            out.append(Picture(png, text))
+            out.append(Picture(png, text, self.font_missing))
         return out
 
     async def _draw(self, draw, *args) -> bytes | None:
-        """Rendered in a worker thread (a chart takes a few hundred ms: the bot keeps answering meanwhile)."""
+        """Rendered in a worker thread (a chart takes a few hundred ms: the bot keeps answering meanwhile); None
+        without a CJK font (`font_missing` says so)."""
         try:
             return await asyncio.to_thread(draw, *args)
         except charts.FontMissing:
+            self.font_missing = True
             return None
 
     # -- scheduled reports ---------------------------------------------------------------------------------
@@ -196,13 +212,14 @@ class Statistics:
                 owe(s, to_department(dept.id), picture.text, now, kind="report", media=media)
 
     async def _brief(self, period: Period) -> Picture:
-        picture = await self.stats([period, month_to_date(self.now(), self.indicators.tz)], None)
+        month = month_to_date(period.end - timedelta(seconds=1), self.indicators.tz)  # yesterday's month
+        picture = await self.stats([period, month], None, chart=0)
         lists = OpenLists(self.db)
         now = self.now()
         open_n, overdue_n = len(await lists.rows(OPEN, now)), len(await lists.rows(OVERDUE, now))
         text = "\n\n".join([texts.BRIEF_TITLE.format(period=period.label), picture.text,
                             texts.BRIEF_OPEN.format(open=open_n, overdue=overdue_n)])
-        return Picture(picture.png, text)
+        return Picture(picture.png, text, picture.font_missing)
 
     def _keep(self, kind: str, start: datetime, n: int, png: bytes) -> Path:
         self.reports_dir.mkdir(parents=True, exist_ok=True)

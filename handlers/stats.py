@@ -46,6 +46,8 @@ async def rank(update: Update, context: Context) -> None:
 async def export(update: Update, context: Context) -> None:
     svc = services(context)
     scope = await svc.statistics.scope(await acting_member(update, context), texts.EXPORT_REFUSED)
+    if scope.department is not None and update.effective_chat.type != "private":
+        raise WorkflowError(texts.EXPORT_PRIVATE)  # the department's group is every staff member's
     period = _period(svc, context.args)
     made = await svc.exporter.export(period, scope.department)
     caption = texts.EXPORT_CAPTION.format(scope=scope.department.name if scope.department else texts.UNIT_COUNTY,
@@ -67,7 +69,8 @@ def _period(svc, args: list[str] | None):
 async def _send(update: Update, picture: Picture) -> None:
     message = update.effective_message
     if picture.png is None:
-        await message.reply_text(f"{texts.CHART_UNAVAILABLE}\n\n{picture.text}"[:4096])
+        text = f"{texts.CHART_UNAVAILABLE}\n\n{picture.text}" if picture.font_missing else picture.text
+        await message.reply_text(text[:4096])
     elif utf16_len(picture.text) <= CAPTION_LIMIT:
         await message.reply_photo(picture.png, caption=picture.text)
     else:

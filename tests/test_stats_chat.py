@@ -85,6 +85,8 @@ async def test_stats_for_a_unit_named_as_people_say_it_and_polite_refusals(bot):
     assert bot.last(DISPATCHER)["text"].startswith(texts.STATS_UNKNOWN_UNIT.format(name="月球管理局"))
     await bot.say(DISPATCHER, "/stats 前年的某天 城管")
     assert bot.last(DISPATCHER)["text"] == texts.PERIOD_BAD.format(text="前年的某天")
+    await bot.say(DISPATCHER, "/stats 明年")
+    assert bot.last(DISPATCHER)["text"].startswith(texts.STATS_NEITHER.format(text="明年"))
 
 
 async def test_a_head_sees_their_own_department_only(bot):
@@ -97,6 +99,16 @@ async def test_a_head_sees_their_own_department_only(bot):
     assert bot.last(ZFJ_HEAD)["text"] == texts.STATS_OWN_ONLY.format(dept="综合行政执法局")
     await bot.say(ZFJ_HEAD, "/rank")
     assert bot.last(ZFJ_HEAD)["text"] == texts.RANK_REFUSED
+    await bot.say(ZFJ_HEAD, "/export", chat_id=ZFJ)
+    assert bot.last(ZFJ)["text"] == texts.EXPORT_PRIVATE and not bot.last(ZFJ).get("document"), "not in the group"
+
+
+async def test_rank_with_nobody_ranked_yet_says_so_without_blaming_the_font(bot):
+    await two_tickets(bot)  # default minimum of 5 orders: nobody is ranked
+    await bot.say(DISPATCHER, "/rank")
+    text = "\n".join(bot.texts(DISPATCHER))
+    assert texts.RANK_EMPTY.format(group=texts.PEER_GROUP["county"]) in text
+    assert texts.CHART_UNAVAILABLE not in text
 
 
 @pytest.mark.parametrize("who", [RESIDENT, GRID_WORKER, ZFJ_STAFF])
@@ -148,10 +160,24 @@ async def test_export_totals_are_the_indicators_and_a_heads_copy_has_no_personal
     county = await bot.svc.indicators.figures(period)
     sheet = book[texts.SHEET_UNITS["department"]]
     rows = {r[0]: list(r[1:]) for r in sheet.iter_rows(min_row=2, values_only=True)}
-    assert rows[texts.UNIT_COUNTY] == [v for _, v in county.rows()], "the county row is the indicators'"
+
+    def same(cells: list, figures) -> bool:  # the workbook's numbers are the figures /stats shows
+        for cell, (_, value) in zip(cells, figures.rows(), strict=True):
+            if value == texts.NO_VALUE:
+                ok = cell is None
+            elif value.endswith("%"):
+                ok = cell == pytest.approx(float(value[:-1]))
+            else:
+                ok = str(cell) == value or cell == pytest.approx(float(value))
+            if not ok:
+                return False
+        return True
+
+    assert same(rows[texts.UNIT_COUNTY], county), "the county row is the indicators'"
     for unit, figures in await bot.svc.indicators.table(period, "department"):
-        assert rows[unit.name] == [v for _, v in figures.rows()]
-    assert sum(int(rows[name][1]) for name in rows if name != texts.UNIT_COUNTY) == county.received
+        assert same(rows[unit.name], figures), unit.name
+    assert sum(rows[name][1] for name in rows if name != texts.UNIT_COUNTY) == county.received, "numbers: they sum"
+    assert rows[texts.UNIT_COUNTY][3] == 100 and sheet.cell(1, 5).value == f"{texts.IND_ACCEPT_RATE}（%）", "rates in %"
 
     await bot.say(ZFJ_HEAD, "/export")
     sent = bot.last(ZFJ_HEAD)

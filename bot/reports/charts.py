@@ -40,7 +40,7 @@ def bar_chart(title: str, labels: list[str], values: list[float | None], unit: s
     xs = list(range(len(labels)))
     heights = [0.0 if v is None else float(v) for v in values]
     ax.bar(xs, heights, color=BAR, width=0.6, zorder=2)
-    top = max([abs(h) for h in heights] + [1.0])
+    top = max([abs(h) for h in heights] + [100.0 if unit == "%" else 1.0])  # rates: always a 0–100 scale
     for x, v in zip(xs, values, strict=True):
         text = "—" if v is None else f"{_number(v)}{unit}"
         ax.text(x, (0 if v is None else max(v, 0)) + top * 0.02, text, ha="center", va="bottom",

@@ -72,7 +72,7 @@ def cell_value(value: Any, tz: tzinfo = TZ) -> Any:
         return value.value if isinstance(value, Enum) else value
     if isinstance(value, datetime):
         aware = value if value.tzinfo is not None else value.replace(tzinfo=UTC)
-        return aware.astimezone(tz).replace(tzinfo=None)
+        return aware.astimezone(tz).replace(tzinfo=None, microsecond=0)  # a cell shows minutes; no hidden ms
     if isinstance(value, date):
         return value
     if isinstance(value, Enum):
