@@ -7,8 +7,9 @@ from telegram.ext import Application, CallbackQueryHandler, CommandHandler, Mess
 
 from bot import texts
 from handlers import admin, calls, command, department, dispatch, grid, media, places, resident, stats
-from handlers.common import Context, on_error
+from handlers.common import Context, on_error, services
 from handlers.menus import Menus
+from storage.models import DepartmentKind
 
 
 async def stale_button(update: Update, context: Context) -> None:
@@ -24,7 +25,10 @@ async def edited(update: Update, context: Context) -> None:
 
 
 async def group_help(update: Update, context: Context) -> None:
-    await update.effective_message.reply_text(texts.HELP["group"])
+    """A department's group gets the department's help; the command center's group its own."""
+    dept = await services(context).directory.department_of_chat(update.effective_chat.id)
+    command = dept is not None and dept.kind == DepartmentKind.COMMAND
+    await update.effective_message.reply_text(texts.HELP["command_group" if command else "group"])
 
 
 def register(app: Application) -> None:

@@ -66,7 +66,10 @@ async def card_button(update: Update, context: Context) -> None:
         await ask(update, context, "waive_arrival", texts.ASK_WAIVER.format(who=who, number=ticket.number),
                   ticket.id, placeholder=texts.ACTION["waive_arrival"])
         return
-    await ask(update, context, press.action, ASK[press.action].format(who=who, number=ticket.number), ticket.id,
+    question = ASK[press.action]
+    if press.action == "resolve" and ticket.matter_code and svc.catalogue.matter(ticket.matter_code).result_photo:
+        question = texts.ASK_RESULT_WITH_PHOTO  # this matter's 办结 needs a photo: say so before, not after
+    await ask(update, context, press.action, question.format(who=who, number=ticket.number), ticket.id,
               placeholder=texts.ACTION[press.action])
 
 

@@ -169,3 +169,11 @@ async def test_a_department_head_sees_their_own_departments_list_and_a_resident_
     assert bot.last(ZFJ_STAFF)["text"] == texts.COMMAND_ONLY
     await bot.say(RESIDENT, "/overdue")
     assert bot.last(RESIDENT)["text"] == texts.COMMAND_ONLY
+
+
+async def test_help_in_a_group_is_the_help_of_that_group(sqlite_bot):
+    bot = sqlite_bot
+    await bot.say(DISPATCHER, "/help", chat_id=CENTER)
+    assert bot.last(CENTER)["text"] == texts.HELP["command_group"]
+    await bot.say(ZFJ_STAFF, "/help", chat_id=ZFJ)
+    assert bot.last(ZFJ)["text"] == texts.HELP["group"]

@@ -115,6 +115,7 @@ async def test_resolving_a_matter_that_needs_a_photo_without_one_is_refused_then
     number = await bot.submit(RESIDENT, GARBAGE)
     assert (await ticket_by_number(bot, number)).matter_code == "T-LJ"
     prompt = await resolve_prompt(bot, number)
+    assert "须附处置后照片" in prompt["text"], "the question says a photo is needed"
     await bot.say(ZFJ_STAFF, "已清运完毕", chat_id=ZFJ, reply_to=prompt["message_id"])
     assert bot.last(ZFJ)["text"] == texts.RESULT_PHOTO_REQUIRED
     assert (await ticket_by_number(bot, number)).state == "accepted", "refused: nothing changed"
