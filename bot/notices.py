@@ -38,11 +38,13 @@ async def command_center(s: AsyncSession, text: str, now: datetime, ticket: Tick
     return True
 
 
-async def ladder(s: AsyncSession, ticket: Ticket, step: str, dept: Department, values: dict, now: datetime) -> None:
-    """催办 to the department; 督办 to the command center and the department's supervisor; 领导督办 to the
-    leadership chat."""
+async def ladder(s: AsyncSession, ticket: Ticket, step: str, dept: Department, values: dict, now: datetime,
+                 late: bool = False) -> None:
+    """催办 to the department (a reminder that fires after the deadline — the bot was down — says it has passed);
+    督办 to the command center and the department's supervisor; 领导督办 to the leadership chat."""
     if step == "remind":
-        owe(s, to_department(dept.id), texts.LADDER_REMIND.format(**values), now, kind=step, ticket_id=ticket.id)
+        text = (texts.LADDER_REMIND_LATE if late else texts.LADDER_REMIND).format(**values)
+        owe(s, to_department(dept.id), text, now, kind=step, ticket_id=ticket.id)
     elif step == "escalate":
         text = texts.LADDER_ESCALATE.format(**values)
         await command_center(s, text, now, ticket, kind=step)

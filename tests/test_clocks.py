@@ -46,6 +46,7 @@ async def test_every_ladder_step_fires_once_at_the_right_time(bot):
     assert count(bot, ZFJ, "【催办】") == 0
     await advance(bot, minutes=1)  # 75 % of the 2-hour accept limit
     assert count(bot, ZFJ, "【催办】") == 1 and number in bot.last(ZFJ)["text"] and "签收" in bot.last(ZFJ)["text"]
+    assert "即将到期" in bot.last(ZFJ)["text"]
     await advance(bot, minutes=29)
     assert count(bot, CENTER, "【督办】") == 0
     await advance(bot, minutes=1)  # the deadline: the command center and the department's supervisor
@@ -56,6 +57,13 @@ async def test_every_ladder_step_fires_once_at_the_right_time(bot):
     assert (count(bot, ZFJ, "【催办】"), count(bot, CENTER, "【督办】"), count(bot, LEADERS, "【领导督办】")) == (1, 1, 1)
     assert [k for k in await events(bot, number) if k.startswith(("remind", "escal"))] == [
         "reminded", "escalated", "escalated2"]
+
+
+async def test_a_reminder_that_fires_after_the_deadline_says_it_has_passed(bot):
+    number = await bot.submit(RESIDENT, ILLEGAL_BUILDING)
+    await advance(bot, hours=3)  # the bot was down past the 2-hour accept limit: 催办 and 督办 fire together
+    reminder = bot.find(ZFJ, "【催办】")
+    assert number in reminder["text"] and "已超时" in reminder["text"] and "即将到期" not in reminder["text"]
 
 
 async def test_accepting_in_time_stops_the_accept_ladder(bot):

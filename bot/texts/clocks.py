@@ -11,6 +11,7 @@ DISPATCH_LADDER = {
     "escalate2": "【领导督办】工单 {number} 在指挥中心严重超时未分派（时限 {due}）：{text}",
 }
 LADDER_REMIND = "【催办】工单 {number}（{matter}）{stage}时限 {due} 即将到期，请抓紧办理。"
+LADDER_REMIND_LATE = "【催办】工单 {number}（{matter}）{stage}时限 {due} 已过，已超时，请立即办理。"
 LADDER_ESCALATE = "【督办】工单 {number}（{matter}）：【{dept}】已超过{stage}时限（{due}），请督促办理。"
 LADDER_ESCALATE2 = "【领导督办】工单 {number}（{matter}）：【{dept}】{stage}严重超时（时限 {due}），请领导督办。"
 CALLBACK_ASK = "【回访】工单 {number} 已办结。\n办理结果：{result}\n\n请问您反映的问题解决了吗？"

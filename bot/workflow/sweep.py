@@ -73,7 +73,7 @@ class Sweep(Step):
         dept = await s.get(Department, assignment.department_id)
         values = {"number": ticket.number, "matter": self.catalogue.matter(ticket.matter_code).name,
                   "stage": texts.STAGE[timer.stage], "due": texts.local(due), "dept": dept.name}
-        await notices.ladder(s, ticket, timer.step, dept, values, self.now())
+        await notices.ladder(s, ticket, timer.step, dept, values, self.now(), late=due <= self.now())
         kind = {"remind": "reminded", "escalate": "escalated", "escalate2": "escalated2"}[timer.step]
         self.event(s, ticket, kind, None, department_id=dept.id, data={"stage": timer.stage, "due": due.isoformat()})
 
