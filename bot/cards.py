@@ -19,7 +19,7 @@ from datetime import datetime
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from bot import queries, texts
+from bot import geo, queries, texts
 from bot.outbox import Button, button, owe
 from bot.workflow.rules import AWAITING_DISPATCH, card_actions
 from nlp.catalogue import Catalogue
@@ -97,13 +97,21 @@ class CardBoard:
                 **self._owed(subject))
 
 
+def arrival_distance(ticket: Ticket, assignment: Assignment) -> float | None:
+    """Metres from the reported place to where the department reported arrival (None: either is unknown)."""
+    if None in (ticket.latitude, ticket.longitude, assignment.arrival_latitude, assignment.arrival_longitude):
+        return None
+    return geo.distance_m(ticket.latitude, ticket.longitude, assignment.arrival_latitude, assignment.arrival_longitude)
+
+
 class Cards(CardBoard):
     """A ticket's cards."""
 
     subject_kind = "ticket"
 
-    def __init__(self, catalogue: Catalogue) -> None:
+    def __init__(self, catalogue: Catalogue, radius_m: float = 500.0) -> None:
         self.catalogue = catalogue
+        self.radius_m = radius_m  # 报到 farther than this from the reported place is marked
 
     async def render(self, s: AsyncSession, ticket: Ticket, card: Card,
                      shared: _Shared) -> tuple[str, list[list[Button]]]:
@@ -151,6 +159,10 @@ class Cards(CardBoard):
             extra += texts.CARD_NOTE.format(label=data.get("label", ""), note=data["note"])
         if a.arrived_at:
             extra += texts.CARD_ARRIVED.format(at=texts.local(a.arrived_at))
+            far = arrival_distance(ticket, a)
+            if far is not None:
+                extra += texts.CARD_ARRIVED_DISTANCE.format(m=round(far), mark=texts.ARRIVAL_OUTSIDE.format(
+                    r=round(self.radius_m)) if far > self.radius_m else texts.ARRIVAL_INSIDE)
         if ticket.result and a.state != AssignmentState.WITHDRAWN:
             extra += texts.CARD_RESULT.format(result=ticket.result)
             if shared.result_photos:

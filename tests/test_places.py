@@ -165,3 +165,21 @@ async def test_the_grid_found_decides_the_township_that_cooperates(sqlite_db, do
         assert not any(number in t for t in local.texts(-100800))
     finally:
         await local.stop()
+
+
+async def test_arrival_is_measured_against_the_reported_place_and_far_ones_are_flagged(bot):
+    """报到 at the place (~100 m) is 在范围内; 2 km away is flagged on the card and told to the command center."""
+    from tests.helpers import CENTER, ZFJ_STAFF
+
+    for arrival, outside in (((35.9929, 119.415), False), ((36.010, 119.415), True)):
+        await bot.locate(RESIDENT, *IN_LD_02)
+        await bot.say(RESIDENT, ILLEGAL_BUILDING)
+        number = await submit(bot, RESIDENT)
+        card = bot.find(ZFJ, f"【工单 {number}")
+        await bot.press(ZFJ, ZFJ_STAFF, "签收", message_id=card["message_id"])
+        await bot.press(ZFJ, ZFJ_STAFF, "报到", message_id=card["message_id"])
+        await bot.locate(ZFJ_STAFF, *arrival, chat_id=ZFJ, reply_to=bot.last(ZFJ)["message_id"])
+        card = bot.find(ZFJ, f"【工单 {number}")
+        assert "报到位置距反映地点约" in card["text"]
+        assert ("超出" in card["text"]) is outside and ("在范围内" in card["text"]) is not outside
+        assert (count(bot, CENTER, f"工单 {number}：【综合行政执法局】报到位置") == 1) is outside

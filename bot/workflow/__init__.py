@@ -59,7 +59,7 @@ class Workflow:
         from bot.calls.actions import CallFlow, CallLimits  # calls build on the workflow's parts
 
         self.ctx = Context(db=db, catalogue=catalogue, calendar=calendar, now=now, ladder=ladder,
-                           cards=Cards(catalogue), on_commit=on_commit, on_label=on_label,
+                           cards=Cards(catalogue, (call_limits or CallLimits()).radius_m), on_commit=on_commit, on_label=on_label,
                            dispatch_limit=dispatch_limit)
         self.routing = Routing(self.ctx)
         self.department = DepartmentActions(self.ctx)

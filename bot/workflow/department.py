@@ -9,6 +9,7 @@ from datetime import datetime, timedelta
 from sqlmodel import select
 
 from bot import clocks, notices, queries, texts
+from bot.cards import arrival_distance
 from bot.outbox import to_department
 from bot.workflow.base import Step, required
 from bot.workflow.routing import Done
@@ -91,14 +92,20 @@ class DepartmentActions(Step):
             if assignment.arrived_at is not None or assignment.arrive_due is None:
                 raise IllegalTransition(texts.ERR_ILLEGAL.format(
                     number=ticket.number, state=texts.STATE[ticket.state], action=texts.ACTION["arrive"]))
-            self.apply(s, ticket, "arrive", actor, department_id=assignment.department_id,
-                       data={"latitude": latitude, "longitude": longitude})
             assignment.arrived_at = self.now()
             assignment.arrival_latitude, assignment.arrival_longitude = latitude, longitude
+            far = arrival_distance(ticket, assignment)
+            outside = far is not None and far > self.cards.radius_m
+            self.apply(s, ticket, "arrive", actor, department_id=assignment.department_id,
+                       data={"latitude": latitude, "longitude": longitude, "distance_m": far, "outside": outside})
             s.add(assignment)
             await clocks.cancel(s, ticket.id, ["arrive"])
             dept = await s.get(Department, assignment.department_id)
             await notices.reporters(s, ticket, texts.N_ARRIVED.format(number=ticket.number, dept=dept.name), self.now())
+            if outside:  # the command center looks: wrong place, or a 报到 from the office
+                await notices.command_center(s, texts.N_ARRIVAL_FAR.format(
+                    number=ticket.number, dept=dept.name, m=round(far), r=round(self.cards.radius_m)), self.now(),
+                    ticket)
             await self.cards.refresh(s, ticket, self.now())
         return Done(ticket, texts.DONE_ARRIVE)
 
