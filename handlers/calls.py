@@ -67,14 +67,11 @@ async def caller_button(update: Update, context: Context) -> None:
     query = update.callback_query
     press, svc, member = await pressed(update, context)
     calls = svc.workflow.calls
-    if press.action == "confirm_arrival":
-        await calls.confirm_arrival(press.id, member)
+    if press.action in ("confirm_arrival", "confirm_done"):
+        await (calls.confirm_arrival if press.action == "confirm_arrival" else calls.confirm_done)(press.id, member)
         await query.answer(texts.DONE_CONFIRMED)
-        await query.edit_message_reply_markup(None)
-    elif press.action == "confirm_done":
-        await calls.confirm_done(press.id, member)
-        await query.answer(texts.DONE_CONFIRMED)
-        await query.edit_message_reply_markup(None)
+        asked = getattr(query.message, "text", None) or ""  # the question stays readable, answered: no buttons, a mark at the end
+        await query.edit_message_text(f"{asked}\n{texts.CONFIRMED_MARK[press.action]}"[:4096], reply_markup=None)
     elif press.action in ("dispute", "reject_done"):
         call = await calls.may(press.action, press.id, member)
         kind, question = ("call_dispute", texts.ASK_DISPUTE) if press.action == "dispute" else (

@@ -84,6 +84,7 @@ DONE_CALL_RESOLVE = "已办结，等待网格员确认。"
 DONE_DISPUTE = "异议已转指挥中心。"
 DONE_NOT_DONE = "已转告部门继续处置。"
 DONE_CONFIRMED = "已确认。"
+CONFIRMED_MARK = {"confirm_arrival": "✅ 您已确认到场。", "confirm_done": "✅ 您已确认办结。"}
 DONE_CALL_NOTE = "已转告网格员。"
 N_CALL_RESPONDED = "📣 呼叫 {number}：【{dept}】已响应——{who}"
 N_CALL_ARRIVED = "📣 呼叫 {number}：【{dept}】已报到。{where}\n请确认是否已到场。"
