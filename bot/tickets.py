@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
 
 from sqlmodel import col, or_, select
 
@@ -82,7 +83,8 @@ class Tickets:
         async with self.db.read() as s:
             return (await s.exec(select(Attachment.id).where(Attachment.draft_id == draft_id).limit(1))).first() is not None
 
-    async def open_in_grid(self, grid_id: int) -> tuple[list[tuple[Ticket, str]], list[tuple[Call, str]]]:
+    async def open_in_grid(self, grid_id: int, now: datetime
+                           ) -> tuple[list[tuple[Ticket, str]], list[tuple[Call, str]]]:
         """A grid's open tickets (with what each waits for and until when) and open calls (with the department)."""
         async with self.db.read() as s:
             tickets = (await s.exec(select(Ticket).where(Ticket.grid_id == grid_id,
@@ -91,7 +93,7 @@ class Tickets:
             labelled = []
             for t in tickets:
                 lead = await queries.lead_assignment(s, t.id)
-                labelled.append((t, _waiting(t, lead)))
+                labelled.append((t, _waiting(t, lead, now)))
             calls = (await s.exec(select(Call, Department.name).join(Department, Department.id == Call.department_id)
                                   .where(Call.grid_id == grid_id, col(Call.state).in_(CALL_OPEN))
                                   .order_by(col(Call.id)))).all()
@@ -119,9 +121,10 @@ class Tickets:
             return [(text, data["matter"]) for text, data in rows.all() if data.get("matter")]
 
 
-def _waiting(ticket: Ticket, lead: Assignment | None) -> str:
-    """What an open ticket waits for, and until when (for /grid)."""
+def _waiting(ticket: Ticket, lead: Assignment | None, now: datetime) -> str:
+    """What an open ticket waits for, and until when (for /grid); past that: 已超时."""
     stage, due = waiting(ticket, lead, None)
     if stage == "dispatch" or due is None:
         return texts.STATE[ticket.state]
-    return texts.WAITING.format(what=texts.STAGE[stage], due=texts.local(due))
+    late = texts.OVERDUE_MARK if due < now else ""
+    return texts.WAITING.format(what=texts.STAGE[stage], due=texts.local(due)) + late

@@ -131,8 +131,8 @@ async def my_grid(update: Update, context: Context) -> None:
     if member.grid_id is None:
         await update.effective_message.reply_text(texts.GRID_NONE)
         return
-    tickets, calls = await svc.tickets.open_in_grid(member.grid_id)
     now = svc.workflow.now()
+    tickets, calls = await svc.tickets.open_in_grid(member.grid_id, now)
     lines = [texts.GRID_HEAD.format(grid=await svc.directory.grid_label(member.grid_id), tickets=len(tickets),
                                     calls=len(calls))]
     lines += [texts.GRID_TICKET.format(number=t.number, state=texts.STATE[t.state], clock=clock,

@@ -162,6 +162,10 @@ async def test_the_grid_view_lists_open_tickets_and_calls(bot):
     await bot.say(GRID_WORKER, "/grid")
     view = bot.last(GRID_WORKER)["text"]
     assert "未办结的工单 1 件、呼叫 1 件" in view and "待签收" in view and "待响应" in view
+    assert texts.OVERDUE_MARK not in view
+    await advance(bot, hours=3)  # past the 2-hour accept limit and the call's response limit
+    await bot.say(GRID_WORKER, "/grid")
+    assert bot.last(GRID_WORKER)["text"].count(texts.OVERDUE_MARK) == 2, "overdue work is marked"
 
 
 async def test_a_grid_worker_files_for_a_resident_without_telegram(bot):

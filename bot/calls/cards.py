@@ -90,7 +90,9 @@ class CallCards(CardBoard):
 def call_clock_label(call: Call, now: datetime) -> str:
     """What a call waits for and until when, for /grid."""
     if call.state == C.CALLED:
-        return texts.CALL_WAITING_RESPONSE.format(due=texts.local(call.respond_due))
+        late = texts.OVERDUE_MARK if call.respond_due < now else ""
+        return texts.CALL_WAITING_RESPONSE.format(due=texts.local(call.respond_due)) + late
     if call.state == C.RESPONDED:
-        return texts.CALL_WAITING_ARRIVAL.format(due=texts.local(call.arrive_due))
+        late = texts.OVERDUE_MARK if call.arrive_due < now else ""
+        return texts.CALL_WAITING_ARRIVAL.format(due=texts.local(call.arrive_due)) + late
     return texts.CALL_STATE[call.state]

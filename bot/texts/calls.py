@@ -114,6 +114,7 @@ RATE_ASPECTS = ("响应速度", "到场情况", "处置结果")
 CALL_RATE_ASK = "呼叫 {number} 已完成。请为部门的{aspect}打分（一哨一考核）："
 CALL_RATED = "评价已记录：响应速度 {speed}，到场 {arrival}，处置结果 {outcome}。谢谢！"
 WAITING = "待{what}（{due} 前）"
+OVERDUE_MARK = " ⏰已超时"
 GRID_HEAD = "📋 {grid}：未办结的工单 {tickets} 件、呼叫 {calls} 件"
 GRID_TICKET = "工单 {number}｜{state}｜{matter}｜{clock}"
 GRID_CALL = "呼叫 {number}｜{dept}｜{clock}"
