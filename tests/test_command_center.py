@@ -177,3 +177,13 @@ async def test_help_in_a_group_is_the_help_of_that_group(sqlite_bot):
     assert bot.last(CENTER)["text"] == texts.HELP["command_group"]
     await bot.say(ZFJ_STAFF, "/help", chat_id=ZFJ)
     assert bot.last(ZFJ)["text"] == texts.HELP["group"]
+
+
+async def test_merging_two_tickets_of_the_same_resident_tells_them_so(sqlite_bot):
+    bot = sqlite_bot
+    first = await bot.submit(RESIDENT, ILLEGAL_BUILDING)
+    second = await bot.submit(RESIDENT, "院子里又有人私搭乱建，加盖了棚子")
+    await bot.say(DISPATCHER, f"/t {second}")
+    await bot.press(DISPATCHER, DISPATCHER, texts.BTN_MERGE)
+    await bot.say(DISPATCHER, first, reply_to=bot.last(DISPATCHER)["message_id"])
+    assert bot.last(RESIDENT)["text"] == texts.N_MERGED_OWN.format(number=second, into=first), "not 已有人反映过"

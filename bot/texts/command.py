@@ -15,6 +15,7 @@ MERGE_TARGET_UNKNOWN = "没有找到工单 {number}，请核对工单号。"
 MERGE_SELF = "不能把工单并入它自己。"
 MERGE_TARGET_CLOSED = "工单 {number} 当前状态为“{state}”，只能并入未办结的工单。"
 N_MERGED = "您反映的问题已有人反映过：工单 {number} 已并入工单 {into} 一并办理，进展会同步通知您（发送 /t {into} 查看）。"
+N_MERGED_OWN = "您的工单 {number} 与您的工单 {into} 反映的是同一问题，已合并到 {into} 一并办理，进展会同步通知您（发送 /t {into} 查看）。"
 DONE_MERGED = "工单 {number} 已并入 {into}，反映人已转为该工单的附议人。"
 
 # 改派

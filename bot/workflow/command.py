@@ -38,6 +38,7 @@ class CommandActions(Step):
                 raise WorkflowError(texts.MERGE_TARGET_CLOSED.format(number=target.number,
                                                                      state=texts.STATE[target.state]))
             already = set(await queries.reporters(s, target))
+            own = ticket.reporter_id in already  # the same resident reported it twice
             for member_id in await queries.reporters(s, ticket):
                 if member_id not in already:
                     s.add(CoReporter(ticket_id=target.id, member_id=member_id, joined_at=self.now()))
@@ -46,6 +47,7 @@ class CommandActions(Step):
             self.apply(s, ticket, "merge", actor, note=target.number, data={"into": target.id})
             self.event(s, target, "absorbed", actor, note=ticket.number, data={"from": ticket.id})
             now = self.now()
-            await notices.reporters(s, ticket, texts.N_MERGED.format(number=ticket.number, into=target.number), now)
+            told = texts.N_MERGED_OWN if own else texts.N_MERGED
+            await notices.reporters(s, ticket, told.format(number=ticket.number, into=target.number), now)
             await self.cards.refresh(s, ticket, now)
         return Done(ticket, texts.DONE_MERGED.format(number=ticket.number, into=target.number))
