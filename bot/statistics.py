@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -43,6 +44,7 @@ from storage.models import Department, DepartmentKind, Member, Role, utcnow
 
 log = logging.getLogger(__name__)
 CAPTION_LIMIT = 1024  # Telegram's, for a photo's caption
+KEEP_CHARTS = timedelta(days=40)  # a scheduled report's chart on disk, long after the sender has sent it
 KEY = (texts.IND_SCORE, texts.IND_RECEIVED, texts.IND_DISPATCHED, texts.IND_ACCEPT_RATE, texts.IND_RESOLVE_RATE,
        texts.IND_CLOSE_RATE, texts.IND_ARRIVE_RATE, texts.IND_CALLBACK_RATE, texts.IND_SOLVE_RATE,
        texts.IND_SATISFY_RATE, texts.IND_RETURN_RATE, texts.IND_ESCALATED)  # the figures a caption carries (all of them: /export)
@@ -222,7 +224,12 @@ class Statistics:
         return Picture(picture.png, text, picture.font_missing)
 
     def _keep(self, kind: str, start: datetime, n: int, png: bytes) -> Path:
+        """The chart for the sender, on disk; charts older than KEEP_CHARTS (sent long ago) are removed."""
         self.reports_dir.mkdir(parents=True, exist_ok=True)
+        stale = time.time() - KEEP_CHARTS.total_seconds()
+        for old in self.reports_dir.glob("*.png"):
+            if old.stat().st_mtime < stale:
+                old.unlink(missing_ok=True)
         path = self.reports_dir / f"{kind}-{start:%Y%m%d}-{n}.png"
         path.write_bytes(png)
         return path.resolve()
