@@ -176,7 +176,8 @@ class Cards(CardBoard):
             return text, []
         needs_arrival = a.arrive_due is not None and a.arrived_at is None
         actions = card_actions(ticket.state, a.role == AssignmentRole.LEAD, a.state, needs_arrival)
-        row = [button(texts.CARD_BUTTON[action], action, ticket.id) for action in actions]
+        labels = texts.CARD_BUTTON if a.role == AssignmentRole.LEAD else texts.CARD_BUTTON | texts.CARD_BUTTON_COOP
+        row = [button(labels[action], action, ticket.id) for action in actions]
         return text, [row] if row else []
 
     @staticmethod
@@ -186,7 +187,7 @@ class Cards(CardBoard):
         if a.state == AssignmentState.WITHDRAWN:
             return texts.NOTHING
         parts = []
-        if a.state == AssignmentState.PENDING and a.accept_due:
+        if a.state == AssignmentState.PENDING and a.accept_due and a.role == AssignmentRole.LEAD:
             parts.append(texts.LIMIT_ACCEPT.format(due=texts.local(a.accept_due)))
         if a.arrive_due and not a.arrived_at:
             parts.append(texts.LIMIT_ARRIVE.format(due=texts.local(a.arrive_due)))

@@ -170,4 +170,6 @@ async def test_each_role_gets_its_own_help_and_command_menu(bot):
 async def test_the_township_copy_is_a_card_too(bot):
     number = await bot.submit(RESIDENT, ILLEGAL_BUILDING)
     township = bot.last(TOWNSHIP)
-    assert number in township["text"] and "协办" in township["text"] and "签收" in live_buttons(township)
+    assert number in township["text"] and "协办" in township["text"]
+    assert texts.CARD_BUTTON_COOP["accept"] in live_buttons(township), "协办签收, not the lead's 签收"
+    assert "签收 " not in township["text"].split("时限")[-1], "no accept limit of its own (the lead's goes stale)"
