@@ -155,16 +155,16 @@ class Statistics:
             else:
                 block += [f"{label}：{value}" for label, value in last.rows() if label in KEY]
                 if calls.calls:
-                    shown = dict(calls.rows())
-                    block.append(texts.STATS_CALLS_LINE.format(**{k: shown.get(v, texts.NO_VALUE) for k, v in (
+                    call_rows = dict(calls.rows())
+                    block.append(texts.STATS_CALLS_LINE.format(**{k: call_rows.get(v, texts.NO_VALUE) for k, v in (
                         ("made", texts.IND_CALLS), ("respond", texts.IND_CALL_RESPOND_RATE),
                         ("arrive", texts.IND_CALL_ARRIVE_RATE), ("rating", texts.IND_CALL_RATING))}))
             blocks.append("\n".join(block))
         text = "\n\n".join(blocks)
-        values = [_percent(last.rate(label)) for label in CHARTED]
-        png = await self._draw(charts.bar_chart, texts.STATS_CHART_TITLE.format(unit=name, period=periods[-1].label),
-                         list(CHARTED), values)
-        return Picture(png, text)
+        values = [_percent(shown[chart].rate(label)) for label in CHARTED]
+        title = texts.STATS_CHART_TITLE.format(unit=name, period=periods[chart].label)
+        png = await self._draw(charts.bar_chart, title, list(CHARTED), values)
+        return Picture(png, text, self.font_missing)
 
     # -- /rank ---------------------------------------------------------------------------------------------
     async def rankings(self, period: Period) -> list[Picture]:

@@ -226,3 +226,12 @@ async def test_the_daily_brief_and_the_monthly_ranking_arrive_once_each_across_a
         assert sorted(r.kind for r in runs).count("monthly_ranking") == 1
     finally:
         await bot.stop()
+
+
+async def test_stats_carry_the_calls_figures(sqlite_bot):
+    bot = sqlite_bot
+    await bot.say(GRID_WORKER, "呼叫城管 人民路菜市场门口占道经营")
+    await bot.press(GRID_WORKER, GRID_WORKER, texts.BTN_SEND_CALL)
+    await bot.say(DISPATCHER, "/stats")
+    _, caption = picture(bot, DISPATCHER)
+    assert "网格呼叫：1 次" in caption
