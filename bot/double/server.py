@@ -82,6 +82,7 @@ class BotApiDouble(TelegramRules, BotApiMethods, People, UserMedia):
         self.zone = "Asia/Shanghai"  # the time zone the chat page shows times in
         self.controls: dict[str, Callable[..., Any]] = {}  # extra control actions (e.g. the sandbox's time travel)
         self.rate_limited = 0  # 429s the rate limits caused (enforce_limits)
+        self.sends_done: list[tuple[float, Any]] = []  # (time, chat_id) of every send that took effect
         self.fault_rates: dict[str, float] = {}  # random faults per call: "500", "429", "drop" (soak runs)
         self._random = random.Random(20261129)
         self.violations: list[str] = []
@@ -188,6 +189,8 @@ class BotApiDouble(TelegramRules, BotApiMethods, People, UserMedia):
             self._check_spec(method, params)
             self._check_rate(method, params)
             result = await self._dispatch(method, params)
+            if self._is_send(method):  # it took effect: what Telegram's send limits count
+                self.sends_done.append((time.monotonic(), params.get("chat_id")))
             if self._draw(method, "drop"):
                 # The method took effect but its answer is lost: the client sees a dropped connection.
                 self.error_responses.append((time.monotonic(), method, "connection dropped"))
