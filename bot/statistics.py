@@ -30,12 +30,13 @@ from bot.indicators import (
     PeriodError,
     Ranking,
     Unit,
+    load,
     month_to_date,
     previous_month,
     today,
     yesterday,
 )
-from bot.lists import OPEN, OVERDUE, OpenLists
+from bot.lists import OPEN, OpenLists
 from bot.outbox import owe, to_department
 from bot.reports import charts
 from bot.reports.schedule import DAILY_BRIEF, MONTHLY_RANKING
@@ -57,10 +58,6 @@ class Scope:
     """What a person may see: the county (department None) or one department."""
 
     department: Unit | None
-
-    @property
-    def county(self) -> bool:
-        return self.department is None
 
 
 @dataclass
@@ -122,16 +119,27 @@ class Statistics:
             unit = scope.department
         return periods, unit
 
+    def period(self, args: list[str] | None) -> Period:
+        """/rank and /export: the period the arguments name (none: the month to date)."""
+        text = " ".join(args or []).strip()
+        if not text:
+            return month_to_date(self.now(), self.indicators.tz)
+        try:
+            return self.indicators.period(text)
+        except PeriodError as bad:
+            raise WorkflowError(bad.reply) from None
+
     async def unit_named(self, name: str) -> Unit:
         """A department as people say it (城管, 住建局, the code), a township (龙都街道, 龙都) or a grid (its code or
         name); refused with the usage when nothing matches."""
         words = self.departments.parse(name)
-        departments = {u.code: u for u in await self.indicators.units("department")}
+        places = await load.places(self.db)  # one reading for the three kinds of unit
+        departments = {u.code: u for u in await self.indicators.units("department", places)}
         if words.department in departments and not words.text:
             return departments[words.department]
         wanted = name.strip().lower()
         for kind in ("township", "grid"):
-            units = await self.indicators.units(kind)
+            units = await self.indicators.units(kind, places)
             exact = [u for u in units if wanted in (u.name.lower(), u.code.lower(), u.name.split("·")[-1].lower())]
             near = exact or [u for u in units if u.name.split("·")[-1].lower().startswith(wanted)]
             if len(near) == 1:
@@ -216,9 +224,9 @@ class Statistics:
     async def _brief(self, period: Period) -> Picture:
         month = month_to_date(period.end - timedelta(seconds=1), self.indicators.tz)  # yesterday's month
         picture = await self.stats([period, month], None, chart=0)
-        lists = OpenLists(self.db)
         now = self.now()
-        open_n, overdue_n = len(await lists.rows(OPEN, now)), len(await lists.rows(OVERDUE, now))
+        open_rows = await OpenLists(self.db).rows(OPEN, now)  # one reading: the overdue are the late ones
+        open_n, overdue_n = len(open_rows), sum(row.late(now) for row in open_rows)
         text = "\n\n".join([texts.BRIEF_TITLE.format(period=period.label), picture.text,
                             texts.BRIEF_OPEN.format(open=open_n, overdue=overdue_n)])
         return Picture(picture.png, text, picture.font_missing)

@@ -13,7 +13,6 @@ from telegram.ext import Application, CommandHandler
 
 from bot import texts
 from bot.delivery import utf16_len
-from bot.indicators import PeriodError, month_to_date
 from bot.statistics import CAPTION_LIMIT, Picture
 from bot.workflow import NotAllowed, WorkflowError
 from handlers.common import Context, acting_member, polite, services
@@ -34,7 +33,7 @@ async def rank(update: Update, context: Context) -> None:
     member = await acting_member(update, context)
     if member.role not in (Role.DISPATCHER, Role.ADMIN):
         raise NotAllowed(texts.RANK_REFUSED)
-    period = _period(svc, context.args)
+    period = svc.statistics.period(context.args)
     pictures = await svc.statistics.rankings(period)
     if not pictures:
         await update.effective_message.reply_text(texts.RANK_NOTHING)
@@ -48,22 +47,11 @@ async def export(update: Update, context: Context) -> None:
     scope = await svc.statistics.scope(await acting_member(update, context), texts.EXPORT_REFUSED)
     if scope.department is not None and update.effective_chat.type != "private":
         raise WorkflowError(texts.EXPORT_PRIVATE)  # the department's group is every staff member's
-    period = _period(svc, context.args)
+    period = svc.statistics.period(context.args)
     made = await svc.exporter.export(period, scope.department)
     caption = texts.EXPORT_CAPTION.format(scope=scope.department.name if scope.department else texts.UNIT_COUNTY,
                                           period=period.label, tickets=made.tickets)
     await update.effective_message.reply_document(made.data, filename=made.filename, caption=caption)
-
-
-def _period(svc, args: list[str] | None):
-    """The period named by the arguments (none: the month to date)."""
-    text = " ".join(args or []).strip()
-    if not text:
-        return month_to_date(svc.workflow.now(), svc.indicators.tz)
-    try:
-        return svc.indicators.period(text)
-    except PeriodError as bad:
-        raise WorkflowError(bad.reply) from None
 
 
 async def _send(update: Update, picture: Picture) -> None:
