@@ -51,7 +51,7 @@ KEYWORD_SCALE = 0.3
 #: with a learned model: per unit of evidence, how much more likely one matter of a category is than another
 MATTER_SHARPNESS = 2.0
 #: with a learned model, how much the keyword model's view of the lead department weighs in the routing confidence
-AGREEMENT_WEIGHT = 0.6
+AGREEMENT_WEIGHT = 0.8
 #: with a learned model: weight of "none of this category's matters" next to each matter's exp(sharpness·evidence)
 LEARNED_NULL_WEIGHT = 0.0
 #: keyword model alone: per unit of evidence, how much more likely one matter is than another (or than none)

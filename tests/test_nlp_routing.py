@@ -75,6 +75,23 @@ def test_the_specific_term_beats_the_context(shipped: Classifier, text: str, cod
     assert result.top is not None and result.top.code == code
 
 
+@pytest.mark.parametrize(
+    ("text", "lead"),
+    [
+        ("小区的电梯经常出问题", "scj"),  # 电梯 was also a context word of 物业: discounted as generic
+        ("村旁的造纸厂污染严重", "hbj"),  # a pollution source named as residents name it
+        ("我们这里什么时候能用上天然气", "rqgs"),
+        ("公交车站对面的快递代收点乱收费", "yzj"),
+        ("一些老师师德太差", "jyj"),
+        ("工厂排放有毒气体", "hbj"),
+    ],
+)
+def test_a_title_in_residents_words_is_routed(shipped: Classifier, text: str, lead: str) -> None:
+    """A short title naming one service in everyday words reaches its office without the dispatcher."""
+    result = shipped.classify(text)
+    assert result.lead == lead and result.confident(DEFAULT_THRESHOLD), (result.lead, result.lead_confidence)
+
+
 def test_keyword_specificity_comes_from_the_catalogue() -> None:
     catalogue = load_catalogue()
     specificity = keyword_specificity(catalogue)
