@@ -48,7 +48,8 @@ async def main(args: argparse.Namespace) -> int:
         per_resident = max(1, args.requests // args.residents)
         harness = Harness(work, url, residents=args.residents, requests=per_resident, kills=args.kills,
                           fault_rates=rates, step_timeout=args.step_timeout, kill_every=args.kill_every,
-                          sentences=spread_requests(), calm_drain=args.calm_drain)
+                          sentences=spread_requests(), calm_drain=args.calm_drain,
+                          drain_timeout=args.drain_timeout)
         try:
             await harness.setup()
             await harness.run()
@@ -60,7 +61,7 @@ async def main(args: argparse.Namespace) -> int:
                    **harness.results.summary()}
         print(json.dumps(summary, ensure_ascii=False, indent=2))
         failed = [k for k in MUST_BE_ZERO if checks[k]] + (["group rate"] if checks["max_group_sends_per_minute"] > 20
-                                                          else [])
+                                                          else []) + ([] if harness.results.drained else ["drain"])
         if failed:
             print(f"FAILED: {failed}\n{harness.tail()}", file=sys.stderr)
         return 1 if failed else 0
@@ -77,5 +78,7 @@ if __name__ == "__main__":
     parser.add_argument("--calm-drain", action="store_true",
                         help="stop injecting faults once every resident is done (the cards still owed then go out "
                              "at Telegram's rates instead of under a 429 every twentieth send)")
+    parser.add_argument("--drain-timeout", type=float, default=4 * 3600.0,
+                        help="seconds to wait, after the residents, for every owed message (a group takes 20 a minute)")
     parser.add_argument("--step-timeout", type=float, default=300.0, help="how long a resident waits for an answer")
     sys.exit(asyncio.run(main(parser.parse_args())))

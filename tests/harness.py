@@ -75,25 +75,29 @@ class Results:
     acknowledged: dict[str, str] = field(default_factory=dict)  # serial → ticket number
     kills: int = 0
     restarts: int = 0
+    drained: bool = False  # every owed message went out before the drain timeout
     seconds: float = 0.0
     checks: dict[str, int] = field(default_factory=dict)
 
     def summary(self) -> dict:
         return {"requests": len(self.sent), "drafted": len(self.drafted), "submitted": len(self.pressed),
-                "acknowledged": len(self.acknowledged), "kills": self.kills, "seconds": round(self.seconds, 1),
+                "acknowledged": len(self.acknowledged), "kills": self.kills, "drained": self.drained,
+                "seconds": round(self.seconds, 1),
                 **self.checks}
 
 
 class Harness:
     def __init__(self, workdir: Path, database_url: str, *, residents: int, requests: int, kills: int,
                  fault_rates: dict[str, float] | None = None, seed: int = 7, step_timeout: float = 90.0,
-                 kill_every: float = 4.0, sentences: list[str] | None = None, calm_drain: bool = False) -> None:
+                 kill_every: float = 4.0, sentences: list[str] | None = None, calm_drain: bool = False,
+                 drain_timeout: float = 1800.0) -> None:
         self.workdir, self.database_url = workdir, database_url
         self.sentences = sentences or REQUESTS
         self.residents = [FIRST_RESIDENT + i for i in range(residents)]
         self.per_resident, self.kills, self.kill_every = requests, kills, kill_every
         self.fault_rates = fault_rates or {}
         self.calm_drain = calm_drain  # faults stop once every resident is done: the drain runs at Telegram's rates
+        self.drain_timeout = drain_timeout  # how long to wait, after the residents, for every owed message
         self.rng = random.Random(seed)
         self.step_timeout = step_timeout
         self.double = BotApiDouble(token="123456:HARNESS-" + "x" * 27, spec_path=find_spec(ROOT), enforce_limits=True,
@@ -164,7 +168,7 @@ class Harness:
             self.double.fault_rates = {}
         if self.proc is None or self.proc.poll() is not None:
             self.start_bot()
-        await self._quiet()
+        self.results.drained = await self._quiet(self.drain_timeout)
         self.results.seconds = time.monotonic() - started
         return self.results
 
@@ -205,8 +209,9 @@ class Harness:
         except AssertionError:
             return None
 
-    async def _quiet(self, timeout: float = 1800.0) -> None:
-        """Until every update is handled and every owed message delivered (or refused for good)."""
+    async def _quiet(self, timeout: float = 1800.0) -> bool:
+        """Until every update is handled and every owed message delivered (or refused for good): True; False
+        if that did not happen within ``timeout`` seconds."""
         db = Database(self.database_url)
         deadline = time.monotonic() + timeout
         try:
@@ -216,11 +221,12 @@ class Harness:
                                                      .where(col(InboxUpdate.handled_at).is_(None)))).all())
                     owed = len((await s.exec(select(Outbox.id).where(Outbox.state == OutboxState.PENDING))).all())
                 if not open_updates and not owed and not self.double._updates:
-                    return
+                    return True
                 assert self.proc is not None and self.proc.poll() is None, self.tail()
                 await asyncio.sleep(1.0)
         finally:
             await db.dispose()
+        return False
 
     def tail(self, lines: int = 60) -> str:
         text = self.log.read_text(encoding="utf-8", errors="replace") if self.log.exists() else ""

@@ -25,7 +25,7 @@ async def run(tmp_path, url: str) -> dict:
     finally:
         await harness.stop()
     summary = harness.results.summary()
-    assert harness.results.kills == 2 and len(harness.results.sent) == 12, summary
+    assert harness.results.kills == 2 and len(harness.results.sent) == 12 and harness.results.drained, summary
     assert {k: checks[k] for k in ZERO} == dict.fromkeys(ZERO, 0), summary
     assert checks["max_group_sends_per_minute"] <= 20, summary
     assert checks["injected_faults"] > 0, "the faults were injected"
