@@ -209,7 +209,7 @@ class Harness:
         except AssertionError:
             return None
 
-    async def _quiet(self, timeout: float = 1800.0) -> bool:
+    async def _quiet(self, timeout: float) -> bool:
         """Until every update is handled and every owed message delivered (or refused for good): True; False
         if that did not happen within ``timeout`` seconds."""
         db = Database(self.database_url)
