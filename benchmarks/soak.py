@@ -4,7 +4,7 @@ residents filing requests, SIGKILLed many times, with Telegram's faults injected
     .venv/bin/python benchmarks/soak.py --database sqlite --residents 60 --requests 10000 --kills 20
     .venv/bin/python benchmarks/soak.py --database postgresql://postgres@127.0.0.1:5432/gridbot_soak ...
 
-`--requests` is the total (spread over the residents); the sentences are one per matter of the catalogue, so
+`--requests` is the total, at least (each resident files ⌈requests / residents⌉: 10,020 for 10,000 over 60); the sentences are one per matter of the catalogue, so
 the cards spread over the departments' groups as a county's day does (20 sends a minute per group is Telegram's
 limit, and the run waits until every card has arrived). `--faults 0.05,0.05,0.02` are the rates of 500s, 429s
 and dropped connections (the method took effect, the answer was lost); `--calm-drain` stops them once every
@@ -45,7 +45,7 @@ async def main(args: argparse.Namespace) -> int:
                 await conn.execute(text(f"TRUNCATE {', '.join(TABLES)} RESTART IDENTITY CASCADE"))
             await db.dispose()
         rates = dict(zip(("500", "429", "drop"), map(float, args.faults.split(",")), strict=True))
-        per_resident = max(1, args.requests // args.residents)
+        per_resident = max(1, -(-args.requests // args.residents))  # at least --requests in all
         harness = Harness(work, url, residents=args.residents, requests=per_resident, kills=args.kills,
                           fault_rates=rates, step_timeout=args.step_timeout, kill_every=args.kill_every,
                           sentences=spread_requests(), calm_drain=args.calm_drain,
@@ -71,7 +71,7 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--database", default="sqlite", help="sqlite, or a PostgreSQL URL")
     parser.add_argument("--residents", type=int, default=60)
-    parser.add_argument("--requests", type=int, default=10_000, help="in total")
+    parser.add_argument("--requests", type=int, default=10_000, help="in total, at least (rounded up to a multiple of --residents)")
     parser.add_argument("--kills", type=int, default=20)
     parser.add_argument("--kill-every", type=float, default=20.0, help="seconds between kills, on average")
     parser.add_argument("--faults", default="0.05,0.05,0.02", help="rates of 500s, 429s, dropped connections")
