@@ -16,7 +16,8 @@ from storage.models import Member, Outbox, PendingInput, utcnow
 TTL = timedelta(hours=24)
 ATTACH = "attach"  # photos / a place waiting for the resident's next text: one per chat, replaced, not stacked
 ALBUM = "album"  # the album last answered in this chat (one reply per album, not one per photo)
-NOT_QUESTIONS = (ATTACH, ALBUM)
+ANSWERED = "answered"  # a plain message taken as an answer, kept so that one press makes it a request instead
+NOT_QUESTIONS = (ATTACH, ALBUM, ANSWERED)
 
 
 class Prompts:
@@ -56,14 +57,19 @@ class Prompts:
             return relayed.first()
 
     async def open(self, chat_id: int, user_id: int) -> list[PendingInput]:
-        """This person's open questions in this chat, newest first (attachments waiting for text excluded)."""
+        """This person's open questions in this chat, asked directly or delivered through the outbox, newest
+        first (attachments waiting for text and the like excluded)."""
         since = self.now() - TTL
         async with self.db.read() as s:
-            rows = await s.exec(select(PendingInput).where(
+            direct = await s.exec(select(PendingInput).where(
                 PendingInput.chat_id == chat_id, PendingInput.user_id == user_id,
-                col(PendingInput.kind).not_in(NOT_QUESTIONS),
-                PendingInput.created_at >= since).order_by(col(PendingInput.id).desc()))
-            return list(rows.all())
+                col(PendingInput.kind).not_in(NOT_QUESTIONS), PendingInput.created_at >= since))
+            relayed = await s.exec(select(PendingInput).join(Outbox, Outbox.id == PendingInput.outbox_id)
+                                   .join(Member, Member.id == PendingInput.member_id)
+                                   .where(Outbox.chat_id == chat_id, col(Outbox.sent_message_id).is_not(None),
+                                          Member.telegram_id == user_id, PendingInput.created_at >= since))
+            found = {p.id: p for p in [*direct.all(), *relayed.all()]}
+            return [found[key] for key in sorted(found, reverse=True)]
 
     async def attachments(self, chat_id: int, user_id: int) -> PendingInput | None:
         async with self.db.read() as s:

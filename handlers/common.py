@@ -13,7 +13,7 @@ from telegram.error import BadRequest, NetworkError, RetryAfter, TelegramError
 from telegram.ext import ContextTypes
 
 from bot import requests, texts
-from bot.prompts import ATTACH
+from bot.prompts import ANSWERED, ATTACH
 from bot.workflow import NotAllowed, NotFound, WorkflowError
 from handlers import keyboard
 from storage.models import Member, PendingInput
@@ -41,25 +41,31 @@ def answers(kind: str) -> Callable[[Answer], Answer]:
 async def take_answer(update: Update, context: Context) -> bool:
     """If this message answers a question the bot asked this person here, handle it and say so.
 
-    A reply names the question it answers. Without a reply, in a group (bots that see all group messages), a
-    message answers the person's only open question; with several open, the bot asks them to reply to one.
-    In private chats only a reply counts: any other text is a new request."""
+    A reply names the question it answers. Without a reply, a message answers the person's only open question
+    here. With several open: in a group (bots that see all group messages) the bot asks them to reply to one;
+    in a private chat the message is a new request (a resident writes requests there). A plain message taken as
+    an answer in a private chat comes with a button that makes it a new request after all."""
     message = update.effective_message
     chat, user = update.effective_chat, update.effective_user
     prompts = services(context).prompts
-    if message.reply_to_message is not None:
+    plain = message.reply_to_message is None
+    if not plain:
         pending = await prompts.replied(chat.id, user.id, message.reply_to_message.message_id)
-    elif chat.type == "private":
-        return False
     else:
         waiting = [p for p in await prompts.open(chat.id, user.id) if p.kind in ANSWERS]
         if len(waiting) > 1:
+            if chat.type == "private":
+                return False
             await message.reply_text(texts.WHICH_QUESTION.format(n=len(waiting)))
             return True
         pending = waiting[0] if waiting else None
     if pending is None or pending.kind not in ANSWERS:
         return False
     await ANSWERS[pending.kind](update, context, pending)
+    if plain and chat.type == "private" and message.text:
+        kept = await prompts.ask(chat.id, user.id, ANSWERED, data={"text": message.text})
+        await message.reply_text(texts.ANSWER_TAKEN_PLAIN, reply_markup=keyboard.inline(
+            [[[texts.BTN_AS_REQUEST, "as_request", kept.id, None]]]))
     return True
 
 

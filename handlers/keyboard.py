@@ -24,6 +24,8 @@ CODES = {
     "solved": "cb", "satisfaction": "sat",
     # drafts
     "submit": "ok", "other": "alt", "pick": "pick", "human": "hum", "cancel": "x", "join": "join",
+    # a plain message taken as the answer to the bot's question: make it a request after all
+    "as_request": "req",
     # where a draft is: the grid, a township's grids (page), back to the townships
     "grid": "gr", "township": "tw", "places": "pl",
     # a reply to a card: relay it to the reporters or keep it internal

@@ -17,7 +17,8 @@ from telegram.ext import Application, CallbackQueryHandler, CommandHandler, Mess
 from bot import requests, texts
 from bot.intake import DraftView
 from bot.outbox import button
-from bot.workflow import NotFound, WorkflowError
+from bot.prompts import ANSWERED
+from bot.workflow import NotAllowed, NotFound, WorkflowError
 from handlers import admin, command, keyboard, places
 from handlers.common import (
     Context,
@@ -239,6 +240,22 @@ async def callback_button(update: Update, context: Context) -> None:
     await ask(update, context, "comment", texts.CALLBACK_COMMENT, done.ticket.id, placeholder=texts.ACTION["comment"])
 
 
+@polite
+async def as_request_button(update: Update, context: Context) -> None:
+    """作为新诉求: a plain message that was taken as the answer to the bot's question becomes a draft request."""
+    query = update.callback_query
+    press, svc, _ = await pressed(update, context)
+    kept = await svc.prompts.get(press.id)
+    if kept is None or kept.kind != ANSWERED:
+        raise NotFound(texts.AS_REQUEST_GONE)
+    if kept.user_id != update.effective_user.id or kept.chat_id != update.effective_chat.id:
+        raise NotAllowed(texts.AS_REQUEST_NOT_YOURS)
+    await query.answer()
+    await query.edit_message_reply_markup(None)
+    await show_draft(update, context, kept.data.get("text", ""))
+    await svc.prompts.done(kept.id)
+
+
 @answers("comment")
 async def answer_comment(update: Update, context: Context, pending: PendingInput) -> None:
     await answer_with(update, context, pending, services(context).workflow.callback.comment)
@@ -271,6 +288,7 @@ def register(app: Application) -> None:
     app.add_handler(CallbackQueryHandler(draft_button, pattern=keyboard.pattern(
         "submit", "other", "pick", "human", "cancel", "join")))
     app.add_handler(CallbackQueryHandler(callback_button, pattern=keyboard.pattern("solved", "satisfaction")))
+    app.add_handler(CallbackQueryHandler(as_request_button, pattern=keyboard.pattern("as_request")))
 
 
 def register_fallbacks(app: Application) -> None:

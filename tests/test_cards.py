@@ -131,6 +131,43 @@ async def test_the_dispatcher_asks_the_resident_and_the_answer_comes_back_to_the
         assert len((await s.exec(select(Ticket))).all()) == 1, "the answer is not a new request"
 
 
+async def test_a_plain_answer_to_the_only_open_question_reaches_the_dispatcher_and_can_become_a_request(bot):
+    """Not every resident uses Telegram's reply: a plain message answers their one open question, and one press
+    makes it a new request instead (nothing is lost either way)."""
+    await bot.say(RESIDENT, "你好，我想反映一个情况，麻烦你们管一管")
+    await bot.press(RESIDENT, RESIDENT, texts.BTN_SUBMIT)
+    card = bot.last(CENTER)
+    await bot.say(DISPATCHER, "请问具体是什么问题、在哪个位置？", chat_id=CENTER, reply_to=card["message_id"])
+    await bot.say(RESIDENT, "东关路口的路灯坏了三天")  # typed, not a reply
+    assert "群众答复：东关路口的路灯坏了三天" in current(bot, CENTER, card["message_id"])["text"]
+    assert any("已转给指挥中心" in t for t in bot.texts(RESIDENT)[-2:])
+    offer = bot.last(RESIDENT)
+    assert texts.ANSWER_TAKEN_PLAIN in offer["text"] and "提交" not in offer["text"]
+    async with bot.svc.db.read() as s:
+        assert len((await s.exec(select(Ticket))).all()) == 1, "the answer is not a new request"
+    await bot.press(RESIDENT, RESIDENT, "作为新诉求")
+    draft = bot.last(RESIDENT)
+    assert "东关路口的路灯坏了三天" in draft["text"] and "提交" in str(draft["reply_markup"])
+    await bot.press(RESIDENT, RESIDENT, texts.BTN_SUBMIT)
+    async with bot.svc.db.read() as s:
+        assert len((await s.exec(select(Ticket))).all()) == 2
+    await bot.say(RESIDENT, "楼下的垃圾桶满了没人清理")  # the question is answered: plain text is a request again
+    assert "提交" in str(bot.last(RESIDENT)["reply_markup"])
+
+
+async def test_with_two_open_questions_a_plain_message_in_private_is_a_new_request(bot):
+    cards = []
+    for text in ("你好，我想反映一个情况，麻烦你们管一管", "你好，还有一个情况想反映一下"):
+        await bot.say(RESIDENT, text)
+        await bot.press(RESIDENT, RESIDENT, texts.BTN_SUBMIT)
+        cards.append(bot.last(CENTER))
+    for card in cards:
+        await bot.say(DISPATCHER, "请问在哪个位置？", chat_id=CENTER, reply_to=card["message_id"])
+    await bot.say(RESIDENT, "小区门口的路灯坏了一个星期")
+    assert "提交" in str(bot.last(RESIDENT)["reply_markup"]), "ambiguous: a request, not a guess at an answer"
+    assert not any("群众答复" in t for t in bot.texts(CENTER))
+
+
 async def test_a_reopened_ticket_gets_a_new_card_labelled_as_the_residents_feedback(bot):
     await bot.submit(RESIDENT, ILLEGAL_BUILDING)
     await bot.press(ZFJ, ZFJ_STAFF, "签收")

@@ -64,6 +64,9 @@ async def scene(bot) -> dict[str, tuple[int, int, str]]:
     extension = bot.last(CENTER)
     await bot.say(RESIDENT, "我家门口的路灯也坏了一个星期")  # D: an open draft of the resident
     draft = bot.last(RESIDENT)
+    await bot.say(DISPATCHER, "请问在哪个位置？", chat_id=CENTER, reply_to=dispatch["message_id"])
+    await bot.say(RESIDENT, "在东关路口")  # a plain answer to B's question: 作为新诉求 would make it a request
+    taken = bot.last(RESIDENT)
 
     def data(message: dict, label: str) -> tuple[int, int, str]:
         button = next(b for row in message["reply_markup"]["inline_keyboard"] for b in row if label in b["text"])
@@ -83,6 +86,7 @@ async def scene(bot) -> dict[str, tuple[int, int, str]]:
     found["派单"] = (CENTER, dispatch["message_id"], found["按类别"][2].replace("cat:", "dsp:") + ":T-LD")
     found |= {"批准延期": data(extension, "批准延期"), "不批准": data(extension, "不批准")}
     found |= {"提交": data(draft, "提交"), "换一类": data(draft, "换一类"), "取消": data(draft, "取消")}
+    found["作为新诉求"] = data(taken, "作为新诉求")
     found["number"] = (0, 0, number)
     return found
 
@@ -95,7 +99,7 @@ ALLOWED = {
     "转告群众": {"department member"}, "仅内部备注": {"department member"},  # only the note's author decides
     "派单": COMMAND, "按类别": COMMAND, "批准延期": COMMAND, "不批准": COMMAND,
     "无效工单": COMMAND, "并单": COMMAND, "改派": COMMAND, "改派到": COMMAND, "清单": COMMAND, "清单页": COMMAND,
-    "提交": {"resident"}, "换一类": {"resident"}, "取消": {"resident"},
+    "提交": {"resident"}, "换一类": {"resident"}, "取消": {"resident"}, "作为新诉求": {"resident"},
 }
 COMMANDS = {"/invite staff zfj": {"admin"}, "/t {number}": {"resident", *STAFF, *COMMAND},
             "/open": {"department head", *COMMAND}, "/overdue": {"department head", *COMMAND},

@@ -116,6 +116,11 @@ EDITED_IGNORED = "修改过的消息不会更新已发送的诉求。如需更�
 UNSUPPORTED = "暂时只能处理文字、照片、语音和位置。请用一句话描述您遇到的问题。"
 UNKNOWN_COMMAND = "没有这个命令。"
 WHICH_QUESTION = "您有 {n} 个待回复的问题，请直接“回复”对应的提示消息作答，以免弄混工单。"
+# a plain message in a private chat taken as the answer to the one open question: the way back if it was not
+BTN_AS_REQUEST = "📝 作为新诉求"
+ANSWER_TAKEN_PLAIN = "以上内容已作为您对刚才问题的回复。如果这其实是一条新的诉求，请点“作为新诉求”。"
+AS_REQUEST_GONE = "这条消息已经按新诉求处理过了；如有其他诉求，请直接发送文字。"
+AS_REQUEST_NOT_YOURS = "这是别人的消息，您没有权限操作。"
 NOTE_NOT_YOURS = "只有写这条回复的人可以决定是否转告群众。"
 PHOTO_SAVED = "照片已收到。请简单描述一下问题（一句话即可），照片会附在您的诉求里。"
 VOICE_TEXT = "【语音 {seconds} 秒，待调度员听取】"
