@@ -8,6 +8,7 @@ from datetime import timedelta
 
 from sqlmodel import col, select
 
+from bot import texts
 from bot.calendar import TZ, WorkCalendar
 from bot.directory import load_county
 from bot.workflow import Workflow
@@ -120,6 +121,16 @@ async def test_two_processes_on_postgresql_fire_each_due_row_once(postgres):
     assert all(fired), "both processes should have taken a share"
     await one.dispose()
     await two.dispose()
+
+
+async def test_every_step_of_the_dispatch_ladder_names_the_same_deadline(bot):
+    await bot.say(RESIDENT, "你好，我想反映一个情况，麻烦你们管一管")
+    await bot.press(RESIDENT, RESIDENT, texts.BTN_SUBMIT)  # unclear: waits in the command center
+    await advance(bot, days=3)
+    steps = [bot.find(CENTER, "【催办】待分派")["text"], bot.find(CENTER, "【督办】待分派")["text"],
+             bot.find(LEADERS, "【领导督办】")["text"]]
+    deadlines = {text.split("时限")[1].lstrip(" （").split("）")[0] for text in steps}
+    assert len(deadlines) == 1, steps
 
 
 async def test_a_return_upheld_by_the_dispatcher_goes_back_with_a_note(bot):

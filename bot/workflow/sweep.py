@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Awaitable, Callable
 
+from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot import clocks, notices, queries, texts
@@ -80,7 +81,11 @@ class Sweep(Step):
     async def _dispatch(self, s: AsyncSession, timer: Timer) -> None:
         """A ticket still waiting in the command center: 催办 and 督办 to the center, 领导督办 to the leaders."""
         ticket = await self.ticket(s, timer.subject_id)
-        values = {"number": ticket.number, "text": ticket.text[:60], "due": texts.local(timer.due_at)}
+        # every step names the stage's deadline (the 督办 step's time), not its own time
+        deadline = (await s.exec(select(Timer.due_at).where(
+            Timer.subject_kind == "ticket", Timer.subject_id == ticket.id, Timer.stage == "dispatch",
+            Timer.step == clocks.ESCALATE).order_by(col(Timer.id).desc()))).first() or timer.due_at
+        values = {"number": ticket.number, "text": ticket.text[:60], "due": texts.local(deadline)}
         if timer.step == "escalate2":
             leaders = await queries.leadership(s)
             if leaders is not None:
