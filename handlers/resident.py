@@ -136,7 +136,9 @@ async def show_draft(update: Update, context: Context, text: str, *, on_behalf_o
     if view.draft.emergency:
         template = texts.EMERGENCY if view.alerted else texts.EMERGENCY_NO_CENTER
         what = texts.EMERGENCY_KIND.get(view.emergency_kind or "", texts.EMERGENCY_KIND["danger"])
-        await message.reply_text(template.format(what=what, hotlines=texts.hotlines(view.emergency_kind)))
+        where = "" if view.draft.latitude is not None else texts.EMERGENCY_ASK_WHERE
+        await message.reply_text(template.format(what=what, hotlines=texts.hotlines(view.emergency_kind),
+                                                 tip=texts.safety_tip(view.emergency_kind), where=where))
     body, rows = render_draft(context, view)
     await message.reply_text(body, reply_markup=keyboard.inline(rows))
     await places.ask_place(update, context, view)

@@ -45,7 +45,20 @@ async def test_a_real_danger_alerts_the_command_center_before_anything_is_submit
     assert "紧急预警" in alert["text"] and "配电箱冒烟" in alert["text"] and "尚未提交" in alert["text"]
     warned = next(t for t in bot.texts(RESIDENT) if "危及人身安全" in t)
     assert "119" in warned and "已同时通知指挥中心" in warned
+    assert texts.EMERGENCY_TIP["electric"] in warned and "发送现场位置" in warned  # what to do; where is it?
     assert not any("工单号" in t for t in bot.texts(RESIDENT)), "nothing was submitted yet"
+    await bot.press(RESIDENT, RESIDENT, texts.BTN_SUBMIT)
+    assert "地点：群众未发送定位" in bot.find(CENTER, "紧急预警续报")["text"]
+
+
+async def test_an_emergency_sent_with_its_place_is_not_asked_where_and_the_center_gets_the_point(shipped):
+    bot = shipped
+    await bot.locate(RESIDENT, 35.99581, 119.41012)
+    await bot.say(RESIDENT, "楼道里有很浓的煤气味")
+    warned = next(t for t in bot.texts(RESIDENT) if "危及人身安全" in t)
+    assert texts.EMERGENCY_TIP["gas"] in warned and "发送现场位置" not in warned
+    await bot.press(RESIDENT, RESIDENT, texts.BTN_SUBMIT)
+    assert "地点：定位 35.99581, 119.41012（WGS-84）" in bot.find(CENTER, "紧急预警续报")["text"]
 
 
 async def test_a_hypothetical_danger_is_not_an_emergency(shipped):

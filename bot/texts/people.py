@@ -101,8 +101,19 @@ SUBMITTED = ("已提交。工单号：{number}\n诉求：{excerpt}\n当前状态
              "我们会在每个环节通知您，也可以随时发送 /t {number} 查看进展。")
 SUBMITTED_TO_HUMAN = "已提交。工单号：{number}\n诉求：{excerpt}\n将由指挥中心调度员人工分派，请留意后续通知。"
 EXCERPT = 40  # characters of the request shown back with its ticket number
-EMERGENCY = "⚠️ 您反映的情况（{what}）可能危及人身安全！\n请立即拨打：{hotlines}。\n我们已同时通知指挥中心。"
-EMERGENCY_NO_CENTER = "⚠️ 您反映的情况（{what}）可能危及人身安全！\n请立即拨打：{hotlines}。"
+EMERGENCY = "⚠️ 您反映的情况（{what}）可能危及人身安全！\n请立即拨打：{hotlines}。\n{tip}\n我们已同时通知指挥中心。{where}"
+EMERGENCY_NO_CENTER = "⚠️ 您反映的情况（{what}）可能危及人身安全！\n请立即拨打：{hotlines}。\n{tip}{where}"
+EMERGENCY_ASK_WHERE = "\n请发送现场位置（📎 → 位置）或写明详细地址，再点“提交”，以便尽快到场。"
+EMERGENCY_TIP = {  # what to do until help arrives, per kind of danger (nlp.emergency's kinds)
+    "gas": "请勿开关电灯电器、勿用明火，立即开窗通风，能安全操作时关闭燃气阀门，人员撤到室外后再打电话。",
+    "fire": "请立即撤离到安全地带，不要乘坐电梯；烟大时用湿毛巾捂住口鼻，低姿前进。",
+    "electric": "请远离冒烟的电器和电线，不要用手或湿物触碰；能安全操作时先拉下电闸。",
+    "water": "请不要贸然下水施救，可抛投救生圈、绳索、木板等漂浮物。",
+    "collapse": "请远离倒塌区域，不要进入危险建筑。",
+    "chemical": "请远离气味来源，往上风方向撤离，用湿毛巾捂住口鼻。",
+    "child_in_car": "请守在车旁；情况危急时可砸开离孩子最远的车窗施救。",
+}
+EMERGENCY_TIP_DEFAULT = "请先确保自身安全，远离危险。"
 HOTLINE_NAMES = {"119": "消防救援 119", "120": "急救 120", "110": "报警 110"}
 EMERGENCY_KIND = {  # nlp.emergency's kinds, as the command center reads them
     "gas": "燃气泄漏", "electric": "电线电器冒烟起火或触电", "fire": "火情", "water": "有人落水",
@@ -236,7 +247,9 @@ DISPATCH_REASON_RETURN = "原因：【{dept}】退回——{reason}\n"
 DISPATCH_REASON_NO_LEAD = "原因：主办部门【{dept}】尚未绑定工作群\n"
 DISPATCH_DONE = "✅ 已分派：{matter} → 【{lead}】"
 EMERGENCY_ALERT = "🚨 紧急预警：{what}（群众尚未提交工单）\n群众刚刚反映：{text}\n网格：{grid}\n已提示群众拨打{hotlines}，请立即核实处置。"
-EMERGENCY_FILED = "🚨 紧急预警续报：群众已提交工单 {number}，{where}\n诉求：{text}"
+EMERGENCY_FILED = "🚨 紧急预警续报：群众已提交工单 {number}，{where}\n诉求：{text}\n地点：{place}"
+EMERGENCY_POINT = "定位 {latitude:.5f}, {longitude:.5f}（WGS-84）"
+EMERGENCY_NO_POINT = "群众未发送定位，网格：{grid}，请电话联系群众核实地址"
 EMERGENCY_WHERE_LEAD = "已派至主办部门。"
 EMERGENCY_WHERE_CENTER = "正在等待调度员分派。"
 DONE_DISPATCH = "已派单。"
@@ -319,6 +332,11 @@ ACTION = {
     "merge": "并单",
     "reassign": "改派",
 }
+
+
+def safety_tip(kind: str | None) -> str:
+    """What to do until help arrives, for a kind of danger."""
+    return EMERGENCY_TIP.get(kind or "", EMERGENCY_TIP_DEFAULT)
 
 
 def hotlines(kind: str | None) -> str:

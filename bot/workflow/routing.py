@@ -77,9 +77,12 @@ class Routing(Step):
                     dept=self.lead_name(matter_code)))
             if emergency:
                 lead = await queries.lead_assignment(s, ticket.id)
+                place = (texts.EMERGENCY_POINT.format(latitude=ticket.latitude, longitude=ticket.longitude)
+                         if ticket.latitude is not None and ticket.longitude is not None
+                         else texts.EMERGENCY_NO_POINT.format(grid=await queries.grid_name(s, ticket.grid_id)))
                 await notices.command_center(s, texts.EMERGENCY_FILED.format(
                     number=ticket.number, text=ticket.text, where=texts.EMERGENCY_WHERE_LEAD if lead
-                    else texts.EMERGENCY_WHERE_CENTER), now, ticket, kind="emergency")
+                    else texts.EMERGENCY_WHERE_CENTER, place=place), now, ticket, kind="emergency")
         return ticket
 
     async def alert_emergency(self, text: str, grid: str, kind: str | None = None) -> bool:
