@@ -41,6 +41,8 @@ def tool_buttons(ticket: Ticket) -> list[list]:
     """The command center's buttons for a ticket, as the rules allow them from its state now."""
     labels = {"invalidate": texts.BTN_INVALID, "merge": texts.BTN_MERGE, "reassign": texts.BTN_REASSIGN}
     row = [button(labels[a], a, ticket.id) for a in TOOLS if ticket.state in RULES[a].sources]
+    if ticket.state in RULES["dispatch"].sources:  # waiting for 派单: dispatch it from here, as from its card
+        row.insert(0, button(texts.BTN_BROWSE, "browse", ticket.id))
     return [row] if row else []
 
 

@@ -45,6 +45,19 @@ async def test_the_dispatcher_sees_any_ticket_with_the_tools_the_rules_allow(bot
     assert number in bot.last(ZFJ)["text"] and not labels(bot.last(ZFJ)), "the department sees its own, no tools"
 
 
+async def test_a_ticket_waiting_for_dispatch_can_be_dispatched_from_its_view(bot):
+    """/t is the way back to a ticket whose card scrolled out of reach: 派单 works from it too."""
+    await bot.say(RESIDENT, UNCLEAR)
+    await bot.press(RESIDENT, RESIDENT, texts.BTN_SUBMIT)
+    number = bot.find(RESIDENT, "工单号：")["text"].split("工单号：")[1].split()[0]
+    await bot.say(DISPATCHER, f"/t {number}")
+    assert labels(bot.last(DISPATCHER)) == [texts.BTN_BROWSE, texts.BTN_INVALID, texts.BTN_MERGE]
+    await bot.press(DISPATCHER, DISPATCHER, "按类别选择")
+    await bot.press(DISPATCHER, DISPATCHER, "城乡建设")
+    await bot.press(DISPATCHER, DISPATCHER, "违法建设")
+    assert (await ticket_by_number(bot, number)).state == "dispatched"
+
+
 async def test_spam_is_closed_as_invalid_from_the_dispatch_card_and_the_reporter_told_why(bot):
     await bot.say(RESIDENT, UNCLEAR)
     await bot.press(RESIDENT, RESIDENT, texts.BTN_SUBMIT)
