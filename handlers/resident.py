@@ -167,6 +167,9 @@ def render_draft(context: Context, view: DraftView) -> tuple[str, list]:
         text = texts.NOT_SURE.format(grid=grid, text=d.text)
     if view.on_behalf_of:
         text = texts.PROXY_UNDERSTOOD.format(who=view.on_behalf_of) + text
+    if view.duplicates:
+        note = texts.DUPLICATE_NOTE.format(numbers="、".join(t.number for t in view.duplicates))
+        text = text.rsplit("\n\n", 1)[0] + "\n\n" + note
     rows = [[button(f"{texts.BTN_JOIN} {t.number}", "join", d.id, str(t.id))] for t in view.duplicates]
     rows.append([button(texts.BTN_SUBMIT if not view.duplicates else texts.BTN_NEW, "submit", d.id),
                  button(texts.BTN_OTHER, "other", d.id), button(texts.BTN_CANCEL, "cancel", d.id)])

@@ -225,6 +225,8 @@ async def test_unsolved_reopens_to_the_lead_department_with_a_new_clock(bot):
 async def test_solved_and_satisfied_closes_as_rated_and_co_reporters_are_asked_too(bot):
     number = await bot.submit(RESIDENT, ILLEGAL_BUILDING)
     await bot.say(NEIGHBOUR, "院子里有人私搭乱建加盖了大棚子")
+    offer = bot.last(NEIGHBOUR)["text"]  # says why its buttons are 加入该工单 / 仍然新建, not 提交
+    assert texts.DUPLICATE_NOTE.format(numbers=number) in offer and "请点“提交”" not in offer
     await bot.press(NEIGHBOUR, NEIGHBOUR, number)  # join the open duplicate instead of filing a new one
     await bot.press(ZFJ, ZFJ_STAFF, "签收")
     await arrived(bot)

@@ -88,6 +88,9 @@ UNDERSTOOD = (
     "\n您的描述：{text}\n\n"
     "确认无误请点“提交”。"
 )
+# instead of the last line above when open tickets of the same matter and grid exist (附议 instead of a duplicate)
+DUPLICATE_NOTE = ("附近已有同类工单正在办理：{numbers}。\n是同一件事请点“加入该工单”，一起跟进办理进度；"
+                  "不是同一件事请点“仍然新建”。")
 UNDERSTOOD_COOP = "协办：{names}\n"
 NOT_SURE = (
     "{grid}"
