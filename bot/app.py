@@ -112,7 +112,7 @@ async def build_services(settings: Settings, *, now: Callable[[], datetime] = ut
         settings=settings, db=db, catalogue=catalogue, classifier=classifier, calendar=calendar, workflow=workflow,
         directory=directory, tickets=tickets, prompts=Prompts(db, now), inbox=Inbox(db),
         audit=AuditLog(db, now),
-        call_intake=CallIntake(db, workflow, classifier, catalogue, settings.confidence_threshold),
+        call_intake=CallIntake(db, workflow, classifier, catalogue, settings.confidence_threshold, directory),
         intake=Intake(db, workflow, classifier, catalogue, settings.confidence_threshold,
                       timedelta(days=settings.duplicate_window_days), directory))
     svc.indicators = Indicators(db, catalogue, settings, now=now)

@@ -47,6 +47,15 @@ async def respond_and_arrive(bot, where) -> None:
     await bot.locate(ZFJ_STAFF, *where, chat_id=ZFJ, reply_to=bot.last(ZFJ)["message_id"])
 
 
+async def test_a_call_without_a_shared_location_is_placed_at_the_named_place_and_arrival_is_measured(bot):
+    number = await call_from(bot, "呼叫城管 金地家园门口占道经营", place=None)  # the gazetteer has its point
+    row = await call_row(bot, number)
+    assert (row.latitude, row.longitude) == (35.9921, 119.4052)
+    await respond_and_arrive(bot, FAR)
+    row = await call_row(bot, number)
+    assert row.arrival_distance_m is not None and row.arrival_distance_m > 5000
+
+
 async def test_a_call_names_the_department_as_people_say_it_and_reaches_its_group(bot):
     await bot.locate(GRID_WORKER, *MARKET)
     await bot.say(GRID_WORKER, "呼叫城管 人民路菜市场门口占道经营")

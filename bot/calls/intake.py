@@ -9,6 +9,7 @@ from sqlmodel import col, select
 
 from bot import requests, texts
 from bot.calls.parsing import Departments
+from bot.directory import Directory
 from bot.workflow import NotAllowed, NotFound, Workflow, WorkflowError
 from nlp.catalogue import TOWNSHIP, Catalogue
 from nlp.classifier import Classifier
@@ -28,10 +29,11 @@ class CallDraftView:
 
 class CallIntake:
     def __init__(self, db: Database, workflow: Workflow, classifier: Classifier, catalogue: Catalogue,
-                 threshold: float) -> None:
+                 threshold: float, directory: Directory | None = None) -> None:
         self.db, self.workflow, self.classifier, self.catalogue = db, workflow, classifier, catalogue
         self.threshold = threshold
         self.departments = Departments(catalogue)
+        self.directory = directory
 
     async def draft(self, member: Member, message: str, *, photos: list[str] | None = None,
                     latitude: float | None = None, longitude: float | None = None) -> CallDraftView:
@@ -45,6 +47,10 @@ class CallIntake:
         matter = result.top.code if result.confident(self.threshold) and result.top else None
         department = words.department or (self.catalogue.matter(matter).lead if matter else None)
         urgent = result.emergency or any(w in words.text for w in URGENT_WORDS)
+        if latitude is None and self.directory is not None:  # no location shared: the named place's point, if
+            grid_map = await self.directory.grid_map()  # the gazetteer has one (报到 is measured against it)
+            latitude, longitude = next((p for name, codes in grid_map.places_in(words.text) if len(codes) == 1
+                                        if (p := grid_map.point(name, codes[0])) is not None), (None, None))
         now = self.workflow.now()
         draft = Draft(member_id=member.id, text=words.text.strip(), kind="call", department_code=department,
                       matter_code=matter, urgency="urgent" if urgent else "normal", latitude=latitude,
