@@ -52,3 +52,8 @@ async def member(db: Database, telegram_id: int) -> Member:
 async def row_counts(db: Database, *tables) -> tuple[int, ...]:
     async with db.read() as s:
         return tuple([(await s.exec(select(func.count()).select_from(t))).one() for t in tables])
+
+
+def current(bot, chat_id: int, message_id: int) -> dict:
+    """A bot message as it is now (cards are edited in place)."""
+    return next(m for m in bot.double.bot_messages(chat_id) if m["message_id"] == message_id)

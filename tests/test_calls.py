@@ -19,6 +19,7 @@ from tests.helpers import (
     ZFJ_STAFF,
     advance,
     count,
+    current,
 )
 
 MARKET = (35.99580, 119.41010)  # 人民路菜市场门口
@@ -100,6 +101,8 @@ async def test_an_arrival_outside_the_radius_is_marked_and_a_dispute_goes_to_the
     assert call.state == "responded" and call.arrived_at is None
     assert "要求【综合行政执法局】重新到场报到" in bot.last(ZFJ)["text"]
     assert "报到" in str(bot.find(ZFJ, "📣【呼叫")["reply_markup"])
+    decided = current(bot, CENTER, card["message_id"])["text"]  # the card keeps the arrival it was about
+    assert "超出范围" in decided and texts.DISPUTE_DONE_REJECTED in decided
 
 
 async def test_a_late_call_is_reminded_and_escalated_to_the_township_and_the_command_center(bot):

@@ -18,6 +18,7 @@ from tests.helpers import (
     ZFJ_STAFF,
     ZJJ,
     advance,
+    current,
     event_kinds,
     ticket_by_number,
 )
@@ -25,10 +26,6 @@ from tests.helpers import (
 
 def live_buttons(message: dict) -> list[str]:
     return [b["text"] for row in (message.get("reply_markup") or {}).get("inline_keyboard", []) for b in row]
-
-
-def current(bot, chat_id: int, message_id: int) -> dict:
-    return next(m for m in bot.double.bot_messages(chat_id) if m["message_id"] == message_id)
 
 
 async def test_the_residents_photos_and_place_reach_the_department_with_the_card(bot):

@@ -160,7 +160,9 @@ class CallFlow(Step):
             center = await queries.command_center(s)
             if center is not None:
                 await self.call_cards.post(s, call, f"dispute:{call.id}-{self.now().timestamp():.0f}",
-                                      to_department(center.id), self.now(), data={"reason": reason})
+                                      to_department(center.id), self.now(),
+                                      data={"reason": reason, "arrival": self.call_cards.arrival_line(call),
+                                            "arrived_at": call.arrived_at.isoformat() if call.arrived_at else None})
             notices.department(s, await s.get(Department, call.department_id),
                                texts.N_CALL_DISPUTED.format(number=call.number, reason=reason), self.now())
         return call

@@ -78,11 +78,15 @@ class CallCards(CardBoard):
         return texts.CALL_LIMITS.format(limits="；".join(parts)) if parts else ""
 
     def _dispute(self, call: Call, card: Card, shared: dict) -> tuple[str, list[list[Button]]]:
+        # the arrival disputed, as it was: a rejected one is cleared from the call for the new 报到
         text = texts.DISPUTE_CARD.format(number=call.number, dept=shared["dept"], grid=shared["grid"],
-                                         caller=shared["caller"], arrival=self.arrival_line(call),
-                                         reason=card.data.get("reason", ""))
+                                         caller=shared["caller"], arrival=card.data.get("arrival") or
+                                         self.arrival_line(call), reason=card.data.get("reason", ""))
         if call.state != C.DISPUTED:
-            return text + "\n" + texts.DISPUTE_DONE, []
+            if "arrived_at" not in card.data:  # a card posted before the decision was recorded this way
+                return text + "\n" + texts.DISPUTE_DONE, []
+            upheld = call.arrived_at is not None and call.arrived_at.isoformat() == card.data["arrived_at"]
+            return text + "\n" + (texts.DISPUTE_DONE_UPHELD if upheld else texts.DISPUTE_DONE_REJECTED), []
         return text, [[button(texts.BTN_UPHOLD_ARRIVAL, "uphold_arrival", call.id),
                        button(texts.BTN_REJECT_ARRIVAL, "reject_arrival", call.id)]]
 

@@ -105,6 +105,8 @@ DISPUTE_CARD = (
     "网格员异议：{reason}"
 )
 DISPUTE_DONE = "（已核定）"
+DISPUTE_DONE_UPHELD = "（已核定：认可报到）"
+DISPUTE_DONE_REJECTED = "（已核定：要求重新到场报到）"
 CALL_LADDER = {
     "remind": "【催办】呼叫 {number}：请【{dept}】抓紧{stage}（时限 {due}）。情况：{text}",
     "escalate": "【督办】呼叫 {number}：【{dept}】超过{stage}时限（{due}）仍未{stage}。情况：{text}",
