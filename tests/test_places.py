@@ -179,6 +179,8 @@ async def test_arrival_is_measured_against_the_reported_place_and_far_ones_are_f
         await bot.press(ZFJ, ZFJ_STAFF, "签收", message_id=card["message_id"])
         await bot.press(ZFJ, ZFJ_STAFF, "报到", message_id=card["message_id"])
         await bot.locate(ZFJ_STAFF, *arrival, chat_id=ZFJ, reply_to=bot.last(ZFJ)["message_id"])
+        told = bot.last(ZFJ)["text"]  # the staff member hears the distance at once, and that it is too far
+        assert told.startswith("已报到") and "米" in told and ("超出" in told) is outside
         card = bot.find(ZFJ, f"【工单 {number}")
         assert "报到位置距反映地点约" in card["text"]
         assert ("超出" in card["text"]) is outside and ("在范围内" in card["text"]) is not outside

@@ -107,7 +107,10 @@ class DepartmentActions(Step):
                     number=ticket.number, dept=dept.name, m=round(far), r=round(self.cards.radius_m)), self.now(),
                     ticket)
             await self.cards.refresh(s, ticket, self.now())
-        return Done(ticket, texts.DONE_ARRIVE)
+        if far is None:
+            return Done(ticket, texts.DONE_ARRIVE)
+        reply = texts.DONE_ARRIVE_FAR if outside else texts.DONE_ARRIVE_NEAR
+        return Done(ticket, reply.format(m=round(far), r=round(self.cards.radius_m)))
 
     async def waive_arrival(self, ticket_id: int, actor: Member, reason: str, acting_for: int | None = None) -> Done:
         """An on-site matter settled without going there (e.g. by phone): why, on the record; 办结 may follow."""
