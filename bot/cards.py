@@ -157,6 +157,8 @@ class Cards(CardBoard):
             extra += texts.CARD_LOCATION.format(lat=ticket.latitude, lon=ticket.longitude)
         if data.get("note") and a.state != AssignmentState.WITHDRAWN and ticket.state not in DONE_STATES:
             extra += texts.CARD_NOTE.format(label=data.get("label", ""), note=data["note"])
+        if a.state != AssignmentState.WITHDRAWN:  # what the reporter told the dispatcher belongs to the matter
+            extra += await self._conversation(s, ticket)
         if a.arrived_at:
             extra += texts.CARD_ARRIVED.format(at=texts.local(a.arrived_at))
             far = arrival_distance(ticket, a)
@@ -206,7 +208,7 @@ class Cards(CardBoard):
         codes = [c for c in dict.fromkeys([*([ticket.matter_code] if not returned else []), *ticket.candidates])
                  if c in self.catalogue.matters and c != returned]
         suggestion = "、".join(self.catalogue.matter(c).name for c in codes[:3]) or texts.NOTHING
-        talk = await self._conversation(s, ticket, card)
+        talk = await self._conversation(s, ticket, card.data.get("after", 0))
         text = texts.DISPATCH_CARD.format(
             urgent=texts.CARD_URGENT if ticket.emergency else "", number=ticket.number, text=ticket.text,
             grid=shared.grid, evidence=shared.evidence, reason=card.data.get("reason", ""), suggestion=suggestion,
@@ -221,9 +223,9 @@ class Cards(CardBoard):
         rows.append([button(texts.BTN_INVALID, "invalidate", ticket.id), button(texts.BTN_MERGE, "merge", ticket.id)])
         return text + texts.DISPATCH_PROMPT, rows
 
-    async def _conversation(self, s: AsyncSession, ticket: Ticket, card: Card) -> str:
-        """The dispatcher's questions to the reporter and the answers, since this card was posted."""
-        rows = (await s.exec(select(Event).where(Event.ticket_id == ticket.id, Event.id > card.data.get("after", 0),
+    async def _conversation(self, s: AsyncSession, ticket: Ticket, after: int = 0) -> str:
+        """The dispatcher's questions to the reporter and the answers (since event ``after``: a card's own)."""
+        rows = (await s.exec(select(Event).where(Event.ticket_id == ticket.id, Event.id > after,
                                                  col(Event.kind).in_(["asked_reporter", "reporter_answered"]))
                              .order_by(col(Event.id)))).all()
         label = {"asked_reporter": texts.TALK_ASKED, "reporter_answered": texts.TALK_ANSWERED}

@@ -126,6 +126,11 @@ async def test_the_dispatcher_asks_the_resident_and_the_answer_comes_back_to_the
     assert any("东关路口的路灯坏了三天" in t and "答复" in t for t in bot.texts(CENTER))
     async with bot.svc.db.read() as s:
         assert len((await s.exec(select(Ticket))).all()) == 1, "the answer is not a new request"
+    await bot.press(CENTER, DISPATCHER, "按类别选择", message_id=card["message_id"])
+    await bot.press(CENTER, DISPATCHER, "城乡建设")
+    await bot.press(CENTER, DISPATCHER, "路灯损坏")
+    lead_card = bot.find(ZJJ, "【工单")["text"]  # the department gets what the resident told the dispatcher
+    assert "调度员询问：请问具体是什么问题" in lead_card and "群众答复：东关路口的路灯坏了三天" in lead_card
 
 
 async def test_a_plain_answer_to_the_only_open_question_reaches_the_dispatcher_and_can_become_a_request(bot):
