@@ -78,3 +78,20 @@ async def test_an_empty_return_reason_is_asked_again(sqlite_bot):
     assert "退回理由不能为空" in bot.last(ZFJ)["text"]
     async with bot.svc.db.session() as s:
         assert (await s.exec(select(Ticket.state).where(Ticket.number == number))).one() == "dispatched"
+
+
+async def test_a_result_that_tells_the_resident_nothing_is_asked_again(sqlite_bot):
+    bot = sqlite_bot
+    number = await bot.submit(RESIDENT, "我家楼下有人私搭乱建，在院子里加盖了一个大棚子")
+    await bot.press(ZFJ, ZFJ_STAFF, "签收")
+    await bot.press(ZFJ, ZFJ_STAFF, "报到")
+    await bot.locate(ZFJ_STAFF, 35.99, 119.41, chat_id=ZFJ, reply_to=bot.last(ZFJ)["message_id"])
+    await bot.press(ZFJ, ZFJ_STAFF, "办结")
+    prompt = bot.last(ZFJ)
+    await bot.say(ZFJ_STAFF, "好。", chat_id=ZFJ, reply_to=prompt["message_id"])
+    assert bot.last(ZFJ)["text"] == texts.RESULT_TOO_SHORT
+    async with bot.svc.db.session() as s:
+        assert (await s.exec(select(Ticket.state).where(Ticket.number == number))).one() == "accepted"
+    await bot.say(ZFJ_STAFF, "已拆除", chat_id=ZFJ, reply_to=prompt["message_id"])  # the question stayed open
+    async with bot.svc.db.session() as s:
+        assert (await s.exec(select(Ticket.state).where(Ticket.number == number))).one() == "resolved"

@@ -217,6 +217,7 @@ ASK_RESULT = "{who}，请回复本消息填写工单 {number} 的办理结果（
 ASK_RESULT_WITH_PHOTO = "{who}，本事项办结须附处置后照片：请回复本消息发送照片，并在照片说明里写工单 {number} 的办理结果。"
 RETURN_REASON_EMPTY = "退回理由不能为空，请回复上面的提示消息填写理由。"
 RESULT_EMPTY = "办理结果不能为空，请回复上面的提示消息填写结果。"
+RESULT_TOO_SHORT = "办理结果太简略了，群众会看到这段话：请写明怎么处理的，例如“已更换路灯灯泡，恢复照明”。请再回复上面的提示消息。"
 DONE_ACCEPT = "已签收。"
 DONE_RETURN = "已退回指挥中心，等待调度员决定。"
 DONE_RESOLVE = "已办结，已通知群众。"

@@ -3,6 +3,7 @@ an extension. Each call names the department it acts for (the chat the button wa
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 
@@ -26,6 +27,9 @@ from storage.models import (
 )
 
 MAX_EXTENSION_DAYS = 60
+#: a 办结 result needs this many letters, digits or characters ("已修复"): the resident reads it as the answer
+RESULT_MIN_CHARS = 3
+_WORD_CHARS = re.compile(r"[^\W_]")
 
 
 class ArrivalRequired(WorkflowError):
@@ -130,6 +134,8 @@ class DepartmentActions(Step):
         """办结 with the result text and 处置后照片 (required for matters the catalogue marks so); the reporters
         are told the result, see the photos, and will be asked (回访)."""
         result = required(result, texts.RESULT_EMPTY)
+        if len(_WORD_CHARS.findall(result)) < RESULT_MIN_CHARS:  # "好", "ok": the resident would learn nothing
+            raise WorkflowError(texts.RESULT_TOO_SHORT)
         async with self.acting("resolve", ticket_id, actor, acting_for) as (s, ticket, assignment):
             self.require_arrival(assignment)
             if not photos and self.catalogue.matter(ticket.matter_code).result_photo:
