@@ -6,6 +6,7 @@ loses nothing. Duplicates of an open ticket in the same grid are offered to be j
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from datetime import timedelta
 
@@ -23,6 +24,11 @@ from storage.models import Attachment, Department, Draft, Grid, Member, Ticket
 
 MIN_LENGTH = 4
 MAX_LENGTH = 1500
+MIN_DISTINCT = 3  # different letters or characters: "啊啊啊啊啊" says nothing
+_WORD_CHARS = re.compile(r"[^\W_]")
+_TAIL = r"(?:你们|您|了|啦|啊|呀|哈|吗)*[\W_]*$"
+_GREETING = re.compile(r"^(?:你好|您好|在吗|在不在|hello|hi)" + _TAIL, re.IGNORECASE)
+_THANKS = re.compile(r"^(?:谢谢|感谢|多谢|好的|收到|辛苦了?|知道了|明白了?|嗯+|哦+|ok|okay)" + _TAIL, re.IGNORECASE)
 DUPLICATE_SIMILARITY = 0.45
 
 
@@ -33,14 +39,21 @@ def masked(phone: str | None) -> str:
 
 
 def validate_text(text: str | None) -> str:
-    """The request text, stripped; WorkflowError with a polite reply if it can't be a request."""
+    """The request text, stripped; WorkflowError with a polite reply if it can't be a request (a greeting or a
+    thank-you is answered as one, not made a draft)."""
     text = (text or "").strip()
     if not text:
         raise WorkflowError(texts.EMPTY_TEXT)
+    if _GREETING.match(text):
+        raise WorkflowError(texts.GREETING_REPLY)
+    if _THANKS.match(text):
+        raise WorkflowError(texts.THANKS_REPLY)
     if len(text) < MIN_LENGTH:
         raise WorkflowError(texts.TOO_SHORT)
     if len(text) > MAX_LENGTH:
         raise WorkflowError(texts.TOO_LONG.format(length=len(text), limit=MAX_LENGTH))
+    if len(set(_WORD_CHARS.findall(text))) < MIN_DISTINCT:
+        raise WorkflowError(texts.NOT_UNDERSTOOD)
     return text
 
 

@@ -125,6 +125,9 @@ EMERGENCY_KIND = {  # nlp.emergency's kinds, as the command center reads them
 }
 EMPTY_TEXT = "请用文字描述您遇到的问题，例如：“小区门口的路灯坏了”。"
 TOO_SHORT = "描述太短了，请多写几个字，说明是什么问题、在哪里。"
+NOT_UNDERSTOOD = "没看懂您的意思。请用一句话说明遇到了什么问题、在哪里，例如：“小区门口的路灯坏了”。"
+GREETING_REPLY = "您好！需要反映问题，请直接用一句话描述遇到了什么问题、在哪里，例如：“小区门口的路灯坏了”。/my 查看我的工单。"
+THANKS_REPLY = "不客气！还有需要反映的问题，请随时直接发送文字描述。"
 TOO_LONG = "描述太长了（{length} 字），请精简到 {limit} 字以内后重新发送。"
 EDITED_IGNORED = "修改过的消息不会更新已发送的诉求。如需更正，请直接发送一条新消息说明。"
 UNSUPPORTED = "暂时只能处理文字、照片、语音和位置。请用一句话描述您遇到的问题。"
