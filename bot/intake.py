@@ -126,7 +126,7 @@ class Intake:
         alerted = False
         if result.emergency:
             alerted = await self.workflow.routing.alert_emergency(text, await self.directory.grid_label(draft.grid_id),
-                                                                  result.emergency_kind)
+                                                                  result.emergency_kind, draft.grid_id, member.id)
         duplicates = await self.duplicates(member, draft) if confident else []
         return DraftView(draft, confident, duplicates, await self.township_of(draft.grid_id), alerted,
                          on_behalf_of=masked(on_behalf_of.phone) if on_behalf_of else None,

@@ -57,8 +57,14 @@ async def ladder(s: AsyncSession, ticket: Ticket, step: str, dept: Department, v
                 ticket_id=ticket.id)
 
 
-async def emergency(s: AsyncSession, text: str, grid: str, now: datetime, kind: str | None = None) -> bool:
-    """🚨 the command center at once (before the resident has even confirmed the request)."""
+async def emergency(s: AsyncSession, text: str, grid: str, now: datetime, kind: str | None = None,
+                    grid_id: int | None = None, reporter_id: int | None = None) -> bool:
+    """🚨 the command center at once (before the resident has even confirmed the request), and the grid's
+    workers, who are nearest (not the reporter, if a grid worker reported it). False without a command center."""
+    what = texts.EMERGENCY_KIND.get(kind or "", texts.EMERGENCY_KIND["danger"])
+    for worker in await queries.grid_workers(s, grid_id):
+        if worker.id != reporter_id:
+            owe(s, to_member(worker.id), texts.EMERGENCY_GRID_WORKER.format(
+                what=what, text=text, grid=grid, hotlines=texts.hotlines(kind)), now, kind="emergency")
     return await command_center(s, texts.EMERGENCY_ALERT.format(
-        what=texts.EMERGENCY_KIND.get(kind or "", texts.EMERGENCY_KIND["danger"]), text=text, grid=grid,
-        hotlines=texts.hotlines(kind)), now, kind="emergency")
+        what=what, text=text, grid=grid, hotlines=texts.hotlines(kind)), now, kind="emergency")

@@ -19,6 +19,7 @@ from storage.models import (
     Extension,
     Grid,
     Member,
+    Role,
     Ticket,
 )
 
@@ -112,3 +113,11 @@ async def caused(s: AsyncSession, ticket_id: int, request_id: str) -> bool:
 
 async def member(s: AsyncSession, member_id: int) -> Member | None:
     return await s.get(Member, member_id)
+
+
+async def grid_workers(s: AsyncSession, grid_id: int | None) -> list[Member]:
+    """The grid workers of a grid (none for an unknown grid)."""
+    if grid_id is None:
+        return []
+    return list((await s.exec(select(Member).where(Member.grid_id == grid_id, Member.role == Role.GRID_WORKER)
+                              .order_by(col(Member.id)))).all())

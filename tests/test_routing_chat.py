@@ -18,7 +18,7 @@ import pytest
 from bot import texts
 from bot.config import DATA
 from tests.conftest import FIXTURES, Clock, start_bot  # noqa: F401
-from tests.helpers import CENTER, RESIDENT
+from tests.helpers import CENTER, GRID_WORKER, RESIDENT
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -43,6 +43,7 @@ async def test_a_real_danger_alerts_the_command_center_before_anything_is_submit
     await bot.say(RESIDENT, "楼道里的配电箱冒烟还有火花，快来人")
     alert = bot.last(CENTER)
     assert "紧急预警" in alert["text"] and "配电箱冒烟" in alert["text"] and "尚未提交" in alert["text"]
+    assert any("紧急情况" in t and "配电箱冒烟" in t for t in bot.texts(GRID_WORKER)), "the grid's worker is nearest"
     warned = next(t for t in bot.texts(RESIDENT) if "危及人身安全" in t)
     assert "119" in warned and "已同时通知指挥中心" in warned
     assert texts.EMERGENCY_TIP["electric"] in warned and "发送现场位置" in warned  # what to do; where is it?

@@ -254,6 +254,8 @@ DISPATCH_REASON_RETURN = "原因：【{dept}】退回——{reason}\n"
 DISPATCH_REASON_NO_LEAD = "原因：主办部门【{dept}】尚未绑定工作群\n"
 DISPATCH_DONE = "✅ 已分派：{matter} → 【{lead}】"
 EMERGENCY_ALERT = "🚨 紧急预警：{what}（群众尚未提交工单）\n群众刚刚反映：{text}\n网格：{grid}\n已提示群众拨打{hotlines}，请立即核实处置。"
+EMERGENCY_GRID_WORKER = ("🚨 您的网格（{grid}）有群众刚刚反映紧急情况：{what}\n“{text}”\n已提示群众拨打{hotlines}，"
+                         "指挥中心已收到预警。请尽快联系核实，注意自身安全。")
 EMERGENCY_FILED = "🚨 紧急预警续报：群众已提交工单 {number}，{where}\n诉求：{text}\n地点：{place}"
 EMERGENCY_POINT = "定位 {latitude:.5f}, {longitude:.5f}（WGS-84）"
 EMERGENCY_NO_POINT = "群众未发送定位，网格：{grid}，请电话联系群众核实地址"

@@ -85,11 +85,12 @@ class Routing(Step):
                     else texts.EMERGENCY_WHERE_CENTER, place=place), now, ticket, kind="emergency")
         return ticket
 
-    async def alert_emergency(self, text: str, grid: str, kind: str | None = None) -> bool:
-        """⚠️ A danger right now: the command center is told the moment the message arrives, before the
-        resident confirms anything. False when the county has no command center chat."""
+    async def alert_emergency(self, text: str, grid: str, kind: str | None = None, grid_id: int | None = None,
+                              reporter_id: int | None = None) -> bool:
+        """⚠️ A danger right now: the command center (and the grid's workers) are told the moment the message
+        arrives, before the resident confirms anything. False when the county has no command center chat."""
         async with self.tx() as s:
-            return await notices.emergency(s, text, grid, self.now(), kind)
+            return await notices.emergency(s, text, grid, self.now(), kind, grid_id, reporter_id)
 
     async def join(self, ticket_id: int, member: Member, session: AsyncSession | None = None) -> Ticket:
         """附议: a resident who reports the same open ticket becomes a co-reporter and gets its notices."""
