@@ -183,6 +183,7 @@ async def test_a_reopened_ticket_gets_a_new_card_labelled_as_the_residents_feedb
     await bot.press(RESIDENT, RESIDENT, "不满意")
     reopened = bot.last(ZFJ)
     assert "群众反馈：" in reopened["text"] and "调度员意见" not in reopened["text"]
+    assert "上次办理结果：已拆除" in reopened["text"], "the new round knows what the first one did"
     coop = current(bot, ZJJ, coop_card["message_id"])
     assert "重办" in coop["text"] and "已办结" not in coop["text"], "cooperating copies follow the new round"
     assert "办结" in coop["text"]  # the new resolve deadline is shown

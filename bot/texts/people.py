@@ -205,6 +205,7 @@ CARD_NOTE = "{label}：{note}\n"
 NOTE_FROM_DISPATCHER = "调度员意见"
 NOTE_FROM_RESIDENT = "群众反馈"
 RESIDENT_FEEDBACK = "【重办】群众回访：{solved}，{satisfaction}"
+PREVIOUS_RESULT = "\n上次办理结果：{result}"
 CARD_BUTTON = {"accept": "签收", "return": "退回", "arrive": "报到", "resolve": "办结", "extend": "申请延期"}
 CARD_BUTTON_COOP = {"accept": "协办签收"}  # a cooperating department acknowledges its share (no clock of its own)
 ALREADY_ACCEPTED = "工单 {number} 本部门已签收过了。"

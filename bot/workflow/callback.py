@@ -74,6 +74,8 @@ class Callbacks(Step):
         now = self.now()
         feedback = texts.RESIDENT_FEEDBACK.format(**labels)
         self.apply(s, ticket, "reopen", member, department_id=dept.id, note=feedback, data=data)
+        if ticket.result:  # the new card says what was done the first time, not only that it was not enough
+            feedback += texts.PREVIOUS_RESULT.format(result=ticket.result)
         ticket.reopen_count += 1
         ticket.solved, ticket.satisfaction = data["solved"], data["satisfaction"]
         ticket.resolved_at = ticket.result = None
