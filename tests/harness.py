@@ -21,6 +21,7 @@ import sys
 import time
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import Path
 
 import yaml
@@ -30,12 +31,13 @@ from bot import texts
 from bot.double.server import BotApiDouble
 from bot.double.spec import find_spec
 from storage.db import Database
-from storage.models import Card, Department, InboxUpdate, Outbox, OutboxState, Ticket
+from storage.models import Card, Department, Event, InboxUpdate, Outbox, OutboxState, Ticket, Timer, utcnow
 
 ROOT = Path(__file__).resolve().parent.parent
 FIRST_RESIDENT = 7_000_001
 NUMBER = re.compile(r"工单号：(\d{8}-\d{4})")
 SERIAL = re.compile(r"（编号(\d+-\d+)）")
+CLOCK_GRACE = timedelta(minutes=5)  # a due clock fires within a sweep or two: older unfired ones were forgotten
 REQUESTS = [  # one sentence each, for different departments
     "小区门口的路灯坏了一个星期，晚上黑灯瞎火", "楼下烧烤店油烟太大，熏得没法开窗", "老板拖欠我们三个月工资不给",
     "半夜工地施工吵得睡不着", "家里停水两天了", "有人在路边摆摊占道经营", "暖气不热，屋里才十几度",
@@ -242,6 +244,12 @@ class Harness:
                 rows = (await s.exec(select(Outbox).where(Outbox.state == OutboxState.SENT)
                                      .order_by(col(Outbox.id)))).all()
                 chats = {d.id: d.chat_id for d in (await s.exec(select(Department))).all()}
+                ladder = (await s.exec(select(Event.ticket_id, Event.kind, Event.data).where(
+                    col(Event.kind).in_(["reminded", "escalated", "escalated2"])))).all()
+                # due well before now (a sweep runs every few seconds) and neither fired nor cancelled
+                overdue = len((await s.exec(select(Timer.id).where(
+                    col(Timer.fired_at).is_(None), Timer.cancelled == False,  # noqa: E712
+                    Timer.due_at < utcnow() - CLOCK_GRACE))).all())
         finally:
             await db.dispose()
         per_serial = Counter(m.group(1) for t in tickets if (m := SERIAL.search(t.text)))
@@ -269,6 +277,10 @@ class Harness:
             "max_group_sends_per_minute": self._max_group_rate(set(chats.values())),
             "error_replies": sum(texts.ERR_INTERNAL in (m.get("text") or "")
                                  for u in self.residents for m in self.double.bot_messages(u)),
+            "clocks_fired": len(ladder),
+            "clocks_fired_twice": sum(n - 1 for n in Counter((t, k, (d or {}).get("stage")) for t, k, d in ladder)
+                                      .values() if n > 1),
+            "clocks_overdue": overdue,
             "rate_limit_429s": self.double.rate_limited,
             "injected_faults": sum(1 for _, _, d in self.double.error_responses if d != "double crashed"),
         }
