@@ -170,7 +170,10 @@ class Harness:
             self.double.fault_rates = {}
         if self.proc is None or self.proc.poll() is not None:
             self.start_bot()
-        self.results.drained = await self._quiet(self.drain_timeout)
+        # The drain is what the residents' requests left owed: the clocks (催办, 督办 of tickets nobody accepts
+        # here) keep adding messages for hours, so "an empty outbox" may never come; theirs are checked apart
+        # (clocks_fired_twice, clocks_overdue) and count in the group rate.
+        self.results.drained = await self._quiet(self.drain_timeout, await self._last_owed())
         self.results.seconds = time.monotonic() - started
         return self.results
 
@@ -211,9 +214,18 @@ class Harness:
         except AssertionError:
             return None
 
-    async def _quiet(self, timeout: float) -> bool:
-        """Until every update is handled and every owed message delivered (or refused for good): True; False
-        if that did not happen within ``timeout`` seconds."""
+    async def _last_owed(self) -> int:
+        """The newest outbox row now."""
+        db = Database(self.database_url)
+        try:
+            async with db.read() as s:
+                return (await s.exec(select(Outbox.id).order_by(col(Outbox.id).desc()))).first() or 0
+        finally:
+            await db.dispose()
+
+    async def _quiet(self, timeout: float, last_owed: int) -> bool:
+        """Until every update is handled and every message owed up to outbox row ``last_owed`` delivered or
+        refused for good: True; False if that did not happen within ``timeout`` seconds."""
         db = Database(self.database_url)
         deadline = time.monotonic() + timeout
         try:
@@ -221,7 +233,8 @@ class Harness:
                 async with db.read() as s:
                     open_updates = len((await s.exec(select(InboxUpdate.update_id)
                                                      .where(col(InboxUpdate.handled_at).is_(None)))).all())
-                    owed = len((await s.exec(select(Outbox.id).where(Outbox.state == OutboxState.PENDING))).all())
+                    owed = len((await s.exec(select(Outbox.id).where(Outbox.state == OutboxState.PENDING,
+                                                                     Outbox.id <= last_owed))).all())
                 if not open_updates and not owed and not self.double._updates:
                     return True
                 assert self.proc is not None and self.proc.poll() is None, self.tail()
