@@ -11,7 +11,7 @@ from tests.harness import Harness
 
 FAULTS = {"500": 0.05, "429": 0.05, "drop": 0.02}
 ZERO = ("lost", "duplicate_tickets", "messages_without_draft", "submits_without_number", "tickets_without_card",
-        "order_breaks", "error_replies")
+        "order_breaks", "error_replies", "unanswered_presses")
 
 
 async def run(tmp_path, url: str) -> dict:
