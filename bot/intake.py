@@ -16,6 +16,7 @@ from bot import requests, texts
 from bot.directory import Directory
 from bot.places import CHOSEN, LOCATION, NEAR, find_grid
 from bot.workflow import OPEN_STATES, NotFound, Workflow, WorkflowError
+from bot.workflow.base import WORD_CHARS
 from nlp.catalogue import Catalogue
 from nlp.classifier import Classifier
 from nlp.similarity import similarity
@@ -25,7 +26,6 @@ from storage.models import Attachment, Department, Draft, Grid, Member, Ticket
 MIN_LENGTH = 4
 MAX_LENGTH = 1500
 MIN_DISTINCT = 3  # different letters or characters: "啊啊啊啊啊" says nothing
-_WORD_CHARS = re.compile(r"[^\W_]")
 _TAIL = r"(?:你们|您|了|啦|啊|呀|哈|吗)*[\W_]*$"
 _GREETING = re.compile(r"^(?:你好|您好|在吗|在不在|hello|hi)" + _TAIL, re.IGNORECASE)
 _THANKS = re.compile(r"^(?:谢谢|感谢|多谢|好的|收到|辛苦了?|知道了|明白了?|嗯+|哦+|ok|okay)" + _TAIL, re.IGNORECASE)
@@ -52,7 +52,7 @@ def validate_text(text: str | None) -> str:
         raise WorkflowError(texts.TOO_SHORT)
     if len(text) > MAX_LENGTH:
         raise WorkflowError(texts.TOO_LONG.format(length=len(text), limit=MAX_LENGTH))
-    if len(set(_WORD_CHARS.findall(text))) < MIN_DISTINCT:
+    if len(set(WORD_CHARS.findall(text))) < MIN_DISTINCT:
         raise WorkflowError(texts.NOT_UNDERSTOOD)
     return text
 

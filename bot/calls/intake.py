@@ -10,6 +10,7 @@ from sqlmodel import col, select
 from bot import requests, texts
 from bot.calls.parsing import Departments
 from bot.directory import Directory
+from bot.places import find_grid
 from bot.workflow import NotAllowed, NotFound, Workflow, WorkflowError
 from nlp.catalogue import TOWNSHIP, Catalogue
 from nlp.classifier import Classifier
@@ -49,8 +50,7 @@ class CallIntake:
         urgent = result.emergency or any(w in words.text for w in URGENT_WORDS)
         if latitude is None and self.directory is not None:  # no location shared: the named place's point, if
             grid_map = await self.directory.grid_map()  # the gazetteer has one (报到 is measured against it)
-            latitude, longitude = next((p for name, codes in grid_map.places_in(words.text) if len(codes) == 1
-                                        if (p := grid_map.point(name, codes[0])) is not None), (None, None))
+            latitude, longitude = find_grid(grid_map, member, words.text, None, None, None).point or (None, None)
         now = self.workflow.now()
         draft = Draft(member_id=member.id, text=words.text.strip(), kind="call", department_code=department,
                       matter_code=matter, urgency="urgent" if urgent else "normal", latitude=latitude,

@@ -3,6 +3,7 @@ and the check of who may act."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -36,6 +37,10 @@ class Context:
     on_commit: Callable[[], None] | None = None  # wakes the sender: new messages are owed
     on_label: Callable[[str, str], None] | None = None  # a dispatcher's matter choice trains the classifier
     dispatch_limit: str = "2h"  # a ticket waits at most this long in the command center for 派单
+
+
+#: a letter, digit or character of any script: what a text says, without punctuation, symbols and spaces
+WORD_CHARS = re.compile(r"[^\W_]")
 
 
 def required(text: str | None, refusal: str) -> str:

@@ -3,7 +3,6 @@ an extension. Each call names the department it acts for (the chat the button wa
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 
@@ -12,7 +11,7 @@ from sqlmodel import select
 from bot import clocks, notices, queries, texts
 from bot.cards import arrival_distance
 from bot.outbox import to_department
-from bot.workflow.base import Step, required
+from bot.workflow.base import WORD_CHARS, Step, required
 from bot.workflow.routing import Done
 from bot.workflow.rules import IllegalTransition, NotFound, WorkflowError
 from storage.models import (
@@ -29,7 +28,6 @@ from storage.models import (
 MAX_EXTENSION_DAYS = 60
 #: a 办结 result needs this many letters, digits or characters ("已修复"): the resident reads it as the answer
 RESULT_MIN_CHARS = 3
-_WORD_CHARS = re.compile(r"[^\W_]")
 
 
 class ArrivalRequired(WorkflowError):
@@ -134,7 +132,7 @@ class DepartmentActions(Step):
         """办结 with the result text and 处置后照片 (required for matters the catalogue marks so); the reporters
         are told the result, see the photos, and will be asked (回访)."""
         result = required(result, texts.RESULT_EMPTY)
-        if len(_WORD_CHARS.findall(result)) < RESULT_MIN_CHARS:  # "好", "ok": the resident would learn nothing
+        if len(WORD_CHARS.findall(result)) < RESULT_MIN_CHARS:  # "好", "ok": the resident would learn nothing
             raise WorkflowError(texts.RESULT_TOO_SHORT)
         async with self.acting("resolve", ticket_id, actor, acting_for) as (s, ticket, assignment):
             self.require_arrival(assignment)
