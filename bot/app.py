@@ -15,9 +15,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from telegram import Update
 from telegram.error import NetworkError, RetryAfter
-from telegram.ext import Application, ApplicationBuilder, Defaults, ExtBot, TypeHandler
+from telegram.ext import Application, ApplicationBuilder, Defaults, ExtBot
 from telegram.request import HTTPXRequest
 
 import handlers
@@ -36,7 +35,7 @@ from bot.media import Archiver
 from bot.polling import Handler, Poller
 from bot.prompts import Prompts
 from bot.ratelimit import RateLimiter
-from bot.reliable import CallbackGuard, ReliableBot
+from bot.reliable import CALLBACK_LIFETIME, ReliableBot
 from bot.reports.schedule import ReportSchedule
 from bot.scheduler import SWEEP_SECONDS, ClockDriver
 from bot.sender import OutboxSender
@@ -134,7 +133,6 @@ def build_application(svc: Services, token: str, base_url: str, base_file_url: s
     # Updates one at a time: a ticket's changes stay in order.
     app = ApplicationBuilder().bot(bot).updater(None).concurrent_updates(False).job_queue(None).build()
     app.bot_data["services"] = svc
-    app.add_handler(TypeHandler(Update, CallbackGuard()), group=-10)  # every press is answered in time
     handlers.register(app)
     return app
 
@@ -185,7 +183,17 @@ async def start(app: Application, *, poll_timeout: int = 10, sweep_seconds: floa
         svc.clocks.start()
     await app.start()
     svc.handler = Handler(app, svc.inbox, svc.workflow.now)
-    svc.poller = Poller(app.bot, svc.inbox, svc.workflow.now, on_stored=svc.handler.wake, timeout=poll_timeout)
+
+    def arrived(payloads: list[dict], waited: bool) -> None:  # every press answered within 15 s of the press
+        for payload in payloads:
+            bot.guard_press(payload, at_once=waited)
+        svc.handler.wake()
+
+    # Presses stored but not handled before a crash: their spinners have been running since then.
+    since = svc.workflow.now() - timedelta(seconds=CALLBACK_LIFETIME)
+    for row in await svc.inbox.pending(10_000, received_since=since):
+        bot.guard_press(row.payload, at_once=True)
+    svc.poller = Poller(app.bot, svc.inbox, svc.workflow.now, on_stored=arrived, timeout=poll_timeout)
     svc.tasks.append(asyncio.create_task(svc.handler.run(), name="inbox"))
     svc.tasks.append(asyncio.create_task(svc.poller.run(), name="polling"))
     return True

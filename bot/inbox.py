@@ -41,11 +41,12 @@ class Inbox:
             newest = (await s.exec(select(func.max(InboxUpdate.update_id)))).one()
         return newest + 1 if newest is not None else None
 
-    async def pending(self, limit: int = 100) -> list[InboxUpdate]:
+    async def pending(self, limit: int = 100, received_since: datetime | None = None) -> list[InboxUpdate]:
+        query = select(InboxUpdate).where(col(InboxUpdate.handled_at).is_(None))
+        if received_since is not None:
+            query = query.where(col(InboxUpdate.received_at) >= received_since)
         async with self.db.read() as s:
-            rows = await s.exec(select(InboxUpdate).where(col(InboxUpdate.handled_at).is_(None))
-                                .order_by(col(InboxUpdate.update_id)).limit(limit))
-            return list(rows.all())
+            return list((await s.exec(query.order_by(col(InboxUpdate.update_id)).limit(limit))).all())
 
     async def started(self, update_id: int) -> None:
         """Counted before handling: an update that keeps crashing the bot can be told apart."""

@@ -38,19 +38,24 @@ def retry_after_seconds(exc: RetryAfter) -> float:
 
 
 class Poller:
-    def __init__(self, bot: Bot, inbox: Inbox, now: Callable[[], datetime], on_stored: Callable[[], None],
-                 timeout: int = 10) -> None:
+    def __init__(self, bot: Bot, inbox: Inbox, now: Callable[[], datetime],
+                 on_stored: Callable[[list[dict], bool], None], timeout: int = 10) -> None:
         self.bot, self.inbox, self.now, self.on_stored, self.timeout = bot, inbox, now, on_stored, timeout
         self._stopping = asyncio.Event()
 
     async def run(self) -> None:
         offset = await self.inbox.next_offset()
-        failures = 0
+        failures, first = 0, True
+        loop = asyncio.get_running_loop()
         while not self._stopping.is_set():
+            asked = loop.time()
             try:
                 updates = await self.bot.get_updates(offset=offset, timeout=self.timeout,
                                                      allowed_updates=Update.ALL_TYPES)
                 failures = 0
+                # The first answer, if it came at once, held what waited at Telegram while this process was not
+                # polling (e.g. down after a crash): those presses' 15 s have been running for a while.
+                waited, first = first and loop.time() - asked < 1.0, False
             except RetryAfter as exc:
                 await self._pause(retry_after_seconds(exc))
                 continue
@@ -66,9 +71,10 @@ class Poller:
             if not updates:
                 continue
             # Stored (committed) first; only the next call's offset confirms them to Telegram.
-            await self.inbox.store([u.to_dict() for u in updates], self.now())
+            payloads = [u.to_dict() for u in updates]
+            await self.inbox.store(payloads, self.now())
             offset = updates[-1].update_id + 1
-            self.on_stored()
+            self.on_stored(payloads, waited)
 
     async def _pause(self, seconds: float) -> None:
         try:

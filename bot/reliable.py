@@ -6,9 +6,11 @@ press is answered in time.
   handles it again later (bot/polling.py): the person still gets the answer. Refusals for good (400, 403) are
   not retried. getUpdates is left to the poller.
 * **Button presses answered in time.** Telegram shows a spinner until a callback query is answered and gives up
-  after ~15 s. `CallbackGuard` answers any press the handler has not answered after `ANSWER_WITHIN` seconds;
-  an answer that comes later (or for a press replayed after a restart, "query is too old") is not lost: its
-  text is sent to the chat as a message instead.
+  ~15 s after the press. The clock runs from the press, not from its turn in the queue: `guard_press` is called
+  when a press arrives (bot/polling.py) and answers it `ANSWER_WITHIN` seconds later unless the handler has;
+  presses that waited while the bot was down (queued at Telegram, or stored but not handled before a crash)
+  are answered at once. An answer that comes later than the guard's (or for a press replayed after a restart,
+  "query is too old") is not lost: its text is sent to the chat as a message instead.
 """
 
 from __future__ import annotations
@@ -19,9 +21,8 @@ import random
 from collections import OrderedDict
 from typing import Any
 
-from telegram import Update
 from telegram.error import BadRequest, ChatMigrated, Conflict, Forbidden, InvalidToken, NetworkError, RetryAfter
-from telegram.ext import ContextTypes, ExtBot
+from telegram.ext import ExtBot
 
 from bot.delivery import limited
 from bot.polling import retry_after_seconds
@@ -31,7 +32,8 @@ log = logging.getLogger(__name__)
 CALL_BUDGET = 8.0  # seconds a call may spend retrying before its update is handed back to the inbox (other
 #                    chats' updates are not held up longer than this by one chat's trouble)
 ANSWER_BUDGET = 6.0  # an answer to a button press must come within Telegram's ~15 s
-ANSWER_WITHIN = 8.0  # the guard answers a press still unanswered this long after it arrived
+ANSWER_WITHIN = 7.0  # the guard answers a press still unanswered this long after it arrived
+CALLBACK_LIFETIME = 15.0  # Telegram refuses an answer this long after the press
 REMEMBERED = 4096
 
 
@@ -39,11 +41,17 @@ class ReliableBot(ExtBot):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._limiter: RateLimiter | None = None  # shared with the sender: one budget per chat for all sends
+        self._answered: OrderedDict[str, None] = OrderedDict()
+        self._pressed_in: OrderedDict[str, int] = OrderedDict()  # callback query id → chat it came from
+        self._guards: set[asyncio.Task] = set()
+        self._answer_within = ANSWER_WITHIN
 
     def share_limits(self, limiter: RateLimiter) -> None:
         self._limiter = limiter
-        self._answered: OrderedDict[str, None] = OrderedDict()
-        self._pressed_in: OrderedDict[str, int] = OrderedDict()  # callback query id → chat it came from
+
+    def answer_presses_within(self, seconds: float) -> None:
+        """How long the handler has to answer a press before the guard does (tests shorten it)."""
+        self._answer_within = seconds
 
     async def _do_post(self, endpoint: str, data: dict, **timeouts: Any) -> Any:
         if endpoint == "getUpdates":
@@ -80,11 +88,30 @@ class ReliableBot(ExtBot):
             await asyncio.sleep(wait)
 
     # -- button presses ---------------------------------------------------------------------------------
-    def pressed(self, query_id: str, chat_id: int) -> None:
-        self._remember(self._pressed_in, query_id, chat_id)
+    def guard_press(self, payload: dict, at_once: bool = False) -> None:
+        """An update (as stored) has arrived: if it is a button press, answer it `_answer_within` seconds from
+        now (``at_once``: now — its spinner has been running for a while) unless the handler has by then."""
+        query = payload.get("callback_query")
+        if not query:
+            return
+        query_id = str(query["id"])
+        chat = ((query.get("message") or {}).get("chat") or {}).get("id")
+        if chat is not None:
+            self._remember(self._pressed_in, query_id, int(chat))
+        asyncio.get_running_loop().call_later(0.0 if at_once else self._answer_within, self._ensure_soon, query_id)
 
-    def answered(self, query_id: str) -> bool:
-        return query_id in self._answered
+    def _ensure_soon(self, query_id: str) -> None:
+        if query_id in self._answered:
+            return
+        task = asyncio.create_task(self._ensure(query_id))
+        self._guards.add(task)
+        task.add_done_callback(self._guards.discard)
+
+    async def _ensure(self, query_id: str) -> None:
+        try:
+            await self.answer_callback_query(query_id)
+        except Exception:  # noqa: BLE001 — too late or offline: nothing more to do for a spinner
+            log.info("could not answer callback query %s in time", query_id, exc_info=True)
 
     async def _answer(self, data: dict, timeouts: dict) -> bool:
         query_id = str(data.get("callback_query_id"))
@@ -119,25 +146,3 @@ class ReliableBot(ExtBot):
 def _counts(endpoint: str) -> bool:
     """Sends and edits count against a chat's limits (chat actions and callback answers do not)."""
     return (endpoint.startswith("send") and endpoint != "sendChatAction") or endpoint.startswith("edit")
-
-
-class CallbackGuard:
-    """A TypeHandler callback (group -10, before every other handler) for each button press."""
-
-    async def __call__(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-        query = update.callback_query
-        if query is None or not isinstance(context.bot, ReliableBot):
-            return
-        bot: ReliableBot = context.bot
-        if query.message is not None:
-            bot.pressed(query.id, query.message.chat.id)
-        asyncio.get_running_loop().call_later(ANSWER_WITHIN, lambda: asyncio.create_task(self._ensure(bot, query.id)))
-
-    @staticmethod
-    async def _ensure(bot: ReliableBot, query_id: str) -> None:
-        if bot.answered(query_id):
-            return
-        try:
-            await bot.answer_callback_query(query_id)
-        except Exception:  # noqa: BLE001 — too late or offline: nothing more to do for a spinner
-            log.info("could not answer callback query %s in time", query_id, exc_info=True)

@@ -13,7 +13,7 @@ from bot import texts
 from bot.sender import CLAIM_LEASE
 from storage.models import InboxUpdate, Outbox, OutboxState, Ticket
 from tests.conftest import Clock, start_bot
-from tests.helpers import ILLEGAL_BUILDING, RESIDENT, ZFJ, row_counts
+from tests.helpers import ILLEGAL_BUILDING, NEIGHBOUR, RESIDENT, ZFJ, row_counts
 
 
 async def test_updates_stored_but_not_handled_when_the_bot_died_are_handled_at_its_next_start(sqlite_db, double):
@@ -99,6 +99,47 @@ async def test_an_answer_too_late_for_the_button_arrives_as_a_message(sqlite_bot
     bot.double.callback_ttl = 0.0  # every answer comes too late ("query is too old"), as after a restart
     await bot.press(ZFJ, RESIDENT, "签收")  # a resident cannot accept: the refusal must still reach them
     assert "不是本部门工作人员" in bot.last(ZFJ)["text"]
+
+
+async def test_a_press_waiting_behind_slow_work_is_answered_within_its_15_seconds(sqlite_bot):
+    """The press's clock runs from the press, not from its turn in the chat's queue."""
+    bot = sqlite_bot
+    await bot.say(RESIDENT, ILLEGAL_BUILDING)
+    draft = bot.last(RESIDENT)
+    bot.app.bot.answer_presses_within(0.5)
+    bot.double.callback_ttl = 2.5
+    bot.double.inject_fault("sendMessage", "timeout", delay=4.0)  # the answer to the next message is slow
+    bot.double.send_text(RESIDENT, RESIDENT, "你好")
+    bot.double.press_button(RESIDENT, RESIDENT, texts.BTN_SUBMIT, message_id=draft["message_id"])  # behind it
+    await bot.settle()
+    assert bot.double.unanswered_queries() == 0
+    assert "工单号：" in bot.find(RESIDENT, "工单号：")["text"], "the press still took effect"
+
+
+async def test_presses_that_waited_while_the_bot_was_down_are_answered_at_its_start(sqlite_db, double):
+    """One press stored but not handled before the crash, one queued at Telegram while the bot was down: both
+    are answered as the bot starts, though slow work comes before them in their chat."""
+    first = await start_bot(sqlite_db, double, Clock())
+    await first.say(RESIDENT, ILLEGAL_BUILDING)
+    draft = first.last(RESIDENT)
+    await first.say(NEIGHBOUR, "小区门口的路灯坏了一个星期，晚上黑灯瞎火")
+    other = first.last(NEIGHBOUR)
+    first.svc.handler.stop()  # from here the bot stores updates but dies before handling them
+    double.send_text(RESIDENT, RESIDENT, "你好")
+    double.press_button(RESIDENT, RESIDENT, texts.BTN_SUBMIT, message_id=draft["message_id"])
+    await double.wait_for(lambda: not double._updates)  # fetched, stored, confirmed to Telegram
+    await first.stop()
+    double.send_text(NEIGHBOUR, NEIGHBOUR, "你好")
+    double.press_button(NEIGHBOUR, NEIGHBOUR, texts.BTN_SUBMIT, message_id=other["message_id"])  # waits at Telegram
+    double.callback_ttl = 4.0  # seconds from the press
+    double.inject_fault("sendMessage", "timeout", count=2, delay=4.5)  # each chat's first answer is slow
+    second = await start_bot(sqlite_db, double, Clock())
+    try:
+        await double.wait_for(lambda: all(any("工单号：" in (m.get("text") or "") for m in double.bot_messages(chat))
+                                          for chat in (RESIDENT, NEIGHBOUR)), timeout=60)  # the presses took effect
+        assert double.unanswered_queries() == 0
+    finally:
+        await second.stop()
 
 
 async def test_two_open_questions_of_one_person_are_kept_apart(sqlite_bot):
