@@ -36,7 +36,8 @@ MUST_BE_ZERO = ("lost", "duplicate_tickets", "messages_without_draft", "submits_
 
 async def main(args: argparse.Namespace) -> int:
     with tempfile.TemporaryDirectory() as tmp:
-        work = Path(tmp)
+        work = Path(args.workdir or tmp)
+        work.mkdir(parents=True, exist_ok=True)
         url = f"sqlite:///{work / 'soak.db'}" if args.database == "sqlite" else args.database
         if not url.startswith("sqlite"):
             db = Database(url)
@@ -63,7 +64,9 @@ async def main(args: argparse.Namespace) -> int:
         failed = [k for k in MUST_BE_ZERO if checks[k]] + (["group rate"] if checks["max_group_sends_per_minute"] > 20
                                                           else []) + ([] if harness.results.drained else ["drain"])
         if failed:
-            print(f"FAILED: {failed}\n{harness.tail()}", file=sys.stderr)
+            unanswered = harness.double.unanswered_queries()
+            print(f"FAILED: {failed}\nunanswered presses (callback query ids, as in the bot's log): "
+                  f"{unanswered[:50]}\n{harness.tail()}", file=sys.stderr)
         return 1 if failed else 0
 
 
@@ -80,5 +83,6 @@ if __name__ == "__main__":
                              "at Telegram's rates instead of under a 429 every twentieth send)")
     parser.add_argument("--drain-timeout", type=float, default=4 * 3600.0,
                         help="seconds to wait, after the residents, for every owed message (a group takes 20 a minute)")
+    parser.add_argument("--workdir", help="keep the bot's log (gridbot.log) and the SQLite database here")
     parser.add_argument("--step-timeout", type=float, default=300.0, help="how long a resident waits for an answer")
     sys.exit(asyncio.run(main(parser.parse_args())))

@@ -46,16 +46,13 @@ class Poller:
     async def run(self) -> None:
         offset = await self.inbox.next_offset()
         failures, first = 0, True
-        loop = asyncio.get_running_loop()
         while not self._stopping.is_set():
-            asked = loop.time()
             try:
-                updates = await self.bot.get_updates(offset=offset, timeout=self.timeout,
+                # The first call does not wait: what it returns waited at Telegram while this process was not
+                # polling (e.g. down after a crash), so those presses' 15 s have been running for a while.
+                updates = await self.bot.get_updates(offset=offset, timeout=0 if first else self.timeout,
                                                      allowed_updates=Update.ALL_TYPES)
-                failures = 0
-                # The first answer, if it came at once, held what waited at Telegram while this process was not
-                # polling (e.g. down after a crash): those presses' 15 s have been running for a while.
-                waited, first = first and loop.time() - asked < 1.0, False
+                failures, waited, first = 0, first, False
             except RetryAfter as exc:
                 await self._pause(retry_after_seconds(exc))
                 continue

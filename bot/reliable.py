@@ -32,7 +32,7 @@ log = logging.getLogger(__name__)
 CALL_BUDGET = 8.0  # seconds a call may spend retrying before its update is handed back to the inbox (other
 #                    chats' updates are not held up longer than this by one chat's trouble)
 ANSWER_BUDGET = 6.0  # an answer to a button press must come within Telegram's ~15 s
-ANSWER_WITHIN = 7.0  # the guard answers a press still unanswered this long after it arrived
+ANSWER_WITHIN = 6.0  # the guard answers a press still unanswered this long after it arrived
 CALLBACK_LIFETIME = 15.0  # Telegram refuses an answer this long after the press
 REMEMBERED = 4096
 
@@ -108,6 +108,7 @@ class ReliableBot(ExtBot):
         task.add_done_callback(self._guards.discard)
 
     async def _ensure(self, query_id: str) -> None:
+        log.info("press %s not answered by its handler in time: answered blank", query_id)
         try:
             await self.answer_callback_query(query_id)
         except Exception:  # noqa: BLE001 — too late or offline: nothing more to do for a spinner
@@ -125,9 +126,11 @@ class ReliableBot(ExtBot):
         except BadRequest as exc:
             if "query is too old" not in str(exc).lower() and "query id is invalid" not in str(exc).lower():
                 raise
+            log.info("press %s: the answer came too late (%s); sent as a message", query_id, exc)
             await self._as_message(query_id, text)  # e.g. a press handled again after a restart
             return True
-        except NetworkError:
+        except NetworkError as exc:
+            log.info("press %s: the answer failed (%s); sent as a message", query_id, exc)
             await self._as_message(query_id, text)
             return True
 

@@ -290,7 +290,7 @@ class Harness:
             "max_group_sends_per_minute": self._max_group_rate(set(chats.values())),
             "error_replies": sum(texts.ERR_INTERNAL in (m.get("text") or "")
                                  for u in self.residents for m in self.double.bot_messages(u)),
-            "unanswered_presses": self.double.unanswered_queries(),
+            "unanswered_presses": len(self.double.unanswered_queries()),
             "clocks_fired": len(ladder),
             "clocks_fired_twice": sum(n - 1 for n in Counter((t, k, (d or {}).get("stage")) for t, k, d in ladder)
                                       .values() if n > 1),

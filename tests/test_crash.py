@@ -11,7 +11,7 @@ from tests.harness import Harness
 
 FAULTS = {"500": 0.05, "429": 0.05, "drop": 0.02}
 ZERO = ("lost", "duplicate_tickets", "messages_without_draft", "submits_without_number", "tickets_without_card",
-        "order_breaks", "error_replies")
+        "order_breaks", "error_replies", "unanswered_presses")
 
 
 async def run(tmp_path, url: str) -> dict:
@@ -29,8 +29,6 @@ async def run(tmp_path, url: str) -> dict:
     assert {k: checks[k] for k in ZERO} == dict.fromkeys(ZERO, 0), summary
     assert checks["max_group_sends_per_minute"] <= 20, summary
     assert checks["injected_faults"] > 0, "the faults were injected"
-    # unanswered_presses is reported, not required here: the 1,200-request soak found presses unanswered under
-    # load with kills (README, reliability), not yet explained; a timing-dependent failure must not stop CI
     return summary
 
 

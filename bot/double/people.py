@@ -210,10 +210,10 @@ class People:
         """The chat's history as it stands (edits applied, deletions gone), oldest first."""
         return [copy.deepcopy(s.message) for s in self._history.get(chat_id, {}).values() if not s.deleted]
 
-    def unanswered_queries(self) -> int:
-        """Button presses whose callback query the bot never answered within Telegram's time (the user's
-        spinner ran until Telegram gave up)."""
-        return sum(1 for query in self._queries.values() if not query.answered)
+    def unanswered_queries(self) -> list[str]:
+        """The ids of button presses whose callback query the bot never answered within Telegram's time (the
+        user's spinner ran until Telegram gave up)."""
+        return [query_id for query_id, query in self._queries.items() if not query.answered]
 
     def bot_messages(self, chat_id: int) -> list[JSON]:
         return [m for m in self.messages(chat_id) if m["from"]["id"] == self.bot_id]
