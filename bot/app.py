@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import math
 import signal
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -184,15 +185,15 @@ async def start(app: Application, *, poll_timeout: int = 10, sweep_seconds: floa
     await app.start()
     svc.handler = Handler(app, svc.inbox, svc.workflow.now)
 
-    def arrived(payloads: list[dict], waited: bool) -> None:  # every press answered within 15 s of the press
+    def arrived(payloads: list[dict], waited: float) -> None:  # every press answered within 15 s of the press
         for payload in payloads:
-            bot.guard_press(payload, at_once=waited)
+            bot.guard_press(payload, waited)
         svc.handler.wake()
 
-    # Presses stored but not handled before a crash: their spinners have been running since then.
+    # Presses stored but not handled before a crash: their spinners have been running at least since then.
     since = svc.workflow.now() - timedelta(seconds=CALLBACK_LIFETIME)
     for row in await svc.inbox.pending(10_000, received_since=since):
-        bot.guard_press(row.payload, at_once=True)
+        bot.guard_press(row.payload, math.inf)
     svc.poller = Poller(app.bot, svc.inbox, svc.workflow.now, on_stored=arrived, timeout=poll_timeout)
     svc.tasks.append(asyncio.create_task(svc.handler.run(), name="inbox"))
     svc.tasks.append(asyncio.create_task(svc.poller.run(), name="polling"))

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import math
 import random
 from collections.abc import Callable
 from datetime import datetime
@@ -39,20 +40,24 @@ def retry_after_seconds(exc: RetryAfter) -> float:
 
 class Poller:
     def __init__(self, bot: Bot, inbox: Inbox, now: Callable[[], datetime],
-                 on_stored: Callable[[list[dict], bool], None], timeout: int = 10) -> None:
+                 on_stored: Callable[[list[dict], float], None], timeout: int = 10) -> None:
         self.bot, self.inbox, self.now, self.on_stored, self.timeout = bot, inbox, now, on_stored, timeout
         self._stopping = asyncio.Event()
 
     async def run(self) -> None:
         offset = await self.inbox.next_offset()
-        failures, first = 0, True
+        failures, returned = 0, None
+        loop = asyncio.get_running_loop()
         while not self._stopping.is_set():
+            # Updates may have waited at Telegram for as long as this poller was away from it: since the last
+            # answer (storing a batch on a busy database, a retry's pause) or, at a start, since ever (down
+            # after a crash). After more than a second away the call does not wait (what it returns had been
+            # waiting), and its presses' 15 s are known to have been running that long.
+            away = math.inf if returned is None else loop.time() - returned
             try:
-                # The first call does not wait: what it returns waited at Telegram while this process was not
-                # polling (e.g. down after a crash), so those presses' 15 s have been running for a while.
-                updates = await self.bot.get_updates(offset=offset, timeout=0 if first else self.timeout,
+                updates = await self.bot.get_updates(offset=offset, timeout=0 if away > 1.0 else self.timeout,
                                                      allowed_updates=Update.ALL_TYPES)
-                failures, waited, first = 0, first, False
+                failures, returned = 0, loop.time()
             except RetryAfter as exc:
                 await self._pause(retry_after_seconds(exc))
                 continue
@@ -71,7 +76,7 @@ class Poller:
             payloads = [u.to_dict() for u in updates]
             await self.inbox.store(payloads, self.now())
             offset = updates[-1].update_id + 1
-            self.on_stored(payloads, waited)
+            self.on_stored(payloads, away + (loop.time() - returned))  # storing took some of their 15 s too
 
     async def _pause(self, seconds: float) -> None:
         try:

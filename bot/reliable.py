@@ -7,9 +7,9 @@ press is answered in time.
   not retried. getUpdates is left to the poller.
 * **Button presses answered in time.** Telegram shows a spinner until a callback query is answered and gives up
   ~15 s after the press. The clock runs from the press, not from its turn in the queue: `guard_press` is called
-  when a press arrives (bot/polling.py) and answers it `ANSWER_WITHIN` seconds later unless the handler has;
-  presses that waited while the bot was down (queued at Telegram, or stored but not handled before a crash)
-  are answered at once. An answer that comes later than the guard's (or for a press replayed after a restart,
+  when a press arrives (bot/polling.py) and answers it `ANSWER_WITHIN` seconds after the press unless the
+  handler has; a press that may have waited (at Telegram while the poller was away or the bot down, or stored
+  but not handled before a crash) has that much less time. An answer that comes later than the guard's (or for a press replayed after a restart,
   "query is too old") is not lost: its text is sent to the chat as a message instead.
 """
 
@@ -88,9 +88,10 @@ class ReliableBot(ExtBot):
             await asyncio.sleep(wait)
 
     # -- button presses ---------------------------------------------------------------------------------
-    def guard_press(self, payload: dict, at_once: bool = False) -> None:
-        """An update (as stored) has arrived: if it is a button press, answer it `_answer_within` seconds from
-        now (``at_once``: now — its spinner has been running for a while) unless the handler has by then."""
+    def guard_press(self, payload: dict, waited: float = 0.0) -> None:
+        """An update (as stored) has arrived: if it is a button press that may have ``waited`` seconds since it
+        was pressed, answer it once `_answer_within` seconds from the press have passed (at once if they
+        have), unless the handler has by then."""
         query = payload.get("callback_query")
         if not query:
             return
@@ -98,7 +99,7 @@ class ReliableBot(ExtBot):
         chat = ((query.get("message") or {}).get("chat") or {}).get("id")
         if chat is not None:
             self._remember(self._pressed_in, query_id, int(chat))
-        asyncio.get_running_loop().call_later(0.0 if at_once else self._answer_within, self._ensure_soon, query_id)
+        asyncio.get_running_loop().call_later(max(0.0, self._answer_within - waited), self._ensure_soon, query_id)
 
     def _ensure_soon(self, query_id: str) -> None:
         if query_id in self._answered:

@@ -4,6 +4,7 @@ presses answered in time, questions kept apart, a repeated 提交, a sender that
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 from datetime import timedelta
 
 from sqlalchemy import update
@@ -114,6 +115,30 @@ async def test_a_press_waiting_behind_slow_work_is_answered_within_its_15_second
     await bot.settle()
     assert not bot.double.unanswered_queries()
     assert "工单号：" in bot.find(RESIDENT, "工单号：")["text"], "the press still took effect"
+
+
+async def test_a_press_that_waited_while_the_poller_was_away_is_answered_in_time(sqlite_bot):
+    """Storing a batch on a busy database keeps the poller from Telegram; a press made meanwhile has spent that
+    long of its 15 s before the bot sees it."""
+    bot = sqlite_bot
+    await bot.say(RESIDENT, ILLEGAL_BUILDING)
+    draft = bot.last(RESIDENT)
+    bot.app.bot.answer_presses_within(4.0)
+    bot.double.callback_ttl = 7.0
+    bot.double.inject_fault("sendMessage", "timeout", delay=4.0)  # the answer to the next message is slow
+    lock = sqlite3.connect(bot.svc.db.engine.url.database, isolation_level=None)
+    lock.execute("BEGIN IMMEDIATE")  # another writer holds the database
+    try:
+        bot.double.send_text(RESIDENT, RESIDENT, "你好")  # fetched at once; storing it waits for the lock
+        await asyncio.sleep(1.0)
+        bot.double.press_button(RESIDENT, RESIDENT, texts.BTN_SUBMIT, message_id=draft["message_id"])
+        await asyncio.sleep(5.0)
+    finally:
+        lock.execute("ROLLBACK")
+        lock.close()
+    await bot.double.wait_for(lambda: any("工单号：" in (m.get("text") or "") for m in bot.double.bot_messages(RESIDENT)),
+                              timeout=30)
+    assert not bot.double.unanswered_queries()
 
 
 async def test_presses_that_waited_while_the_bot_was_down_are_answered_at_its_start(sqlite_db, double):
