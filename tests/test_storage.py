@@ -79,12 +79,13 @@ async def test_the_migrations_match_the_models(database):
         assert await conn.run_sync(diff) == []
 
 
-async def _bump(sessions, pause: float) -> None:
-    """Read a counter, think for a moment, write it back plus one: a read that decides a write."""
+async def _bump(sessions, pause: float, both_read: asyncio.Barrier | None = None) -> None:
+    """Read a counter, think for a moment (or until the other has read too), write it back plus one: a read
+    that decides a write."""
     async with sessions() as s:
         row = (await s.exec(select(DailyCounter).where(DailyCounter.day == "lost").with_for_update())).one()
         seen = row.last
-        await asyncio.sleep(pause)
+        await (both_read.wait() if both_read else asyncio.sleep(pause))
         row.last = seen + 1
         s.add(row)
 
@@ -120,6 +121,7 @@ async def test_without_the_sqlite_recipe_the_same_transactions_lose_an_update(sq
 
     async with sqlite_db.session() as s:
         s.add(DailyCounter(day="lost", last=0))
-    await asyncio.gather(_bump(legacy, 0.3), _bump(legacy, 0.0))
+    both_read = asyncio.Barrier(2)  # on a loaded machine a pause alone may let one read after the other's write
+    await asyncio.gather(_bump(legacy, 0.0, both_read), _bump(legacy, 0.0, both_read))
     await plain.dispose()
     assert await _counter(sqlite_db) == 1  # the lost update
