@@ -102,14 +102,20 @@ async def test_an_answer_too_late_for_the_button_arrives_as_a_message(sqlite_bot
     assert "不是本部门工作人员" in bot.last(ZFJ)["text"]
 
 
+async def _draft_with_slow_answers(bot, answer_within: float, ttl: float) -> dict:
+    """A resident's draft; the guard answers presses after ``answer_within`` s, Telegram refuses answers after
+    ``ttl`` s, and the bot's answer to the resident's next message takes 4 s."""
+    await bot.say(RESIDENT, ILLEGAL_BUILDING)
+    bot.app.bot.answer_presses_within(answer_within)
+    bot.double.callback_ttl = ttl
+    bot.double.inject_fault("sendMessage", "timeout", delay=4.0)
+    return bot.last(RESIDENT)
+
+
 async def test_a_press_waiting_behind_slow_work_is_answered_within_its_15_seconds(sqlite_bot):
     """The press's clock runs from the press, not from its turn in the chat's queue."""
     bot = sqlite_bot
-    await bot.say(RESIDENT, ILLEGAL_BUILDING)
-    draft = bot.last(RESIDENT)
-    bot.app.bot.answer_presses_within(0.5)
-    bot.double.callback_ttl = 2.5
-    bot.double.inject_fault("sendMessage", "timeout", delay=4.0)  # the answer to the next message is slow
+    draft = await _draft_with_slow_answers(bot, answer_within=0.5, ttl=2.5)
     bot.double.send_text(RESIDENT, RESIDENT, "你好")
     bot.double.press_button(RESIDENT, RESIDENT, texts.BTN_SUBMIT, message_id=draft["message_id"])  # behind it
     await bot.settle()
@@ -121,11 +127,7 @@ async def test_a_press_that_waited_while_the_poller_was_away_is_answered_in_time
     """Storing a batch on a busy database keeps the poller from Telegram; a press made meanwhile has spent that
     long of its 15 s before the bot sees it."""
     bot = sqlite_bot
-    await bot.say(RESIDENT, ILLEGAL_BUILDING)
-    draft = bot.last(RESIDENT)
-    bot.app.bot.answer_presses_within(4.0)
-    bot.double.callback_ttl = 7.0
-    bot.double.inject_fault("sendMessage", "timeout", delay=4.0)  # the answer to the next message is slow
+    draft = await _draft_with_slow_answers(bot, answer_within=4.0, ttl=7.0)
     lock = sqlite3.connect(bot.svc.db.engine.url.database, isolation_level=None)
     lock.execute("BEGIN IMMEDIATE")  # another writer holds the database
     try:
