@@ -31,7 +31,8 @@ from tests.conftest import TABLES  # noqa: E402
 from tests.harness import Harness, spread_requests  # noqa: E402
 
 MUST_BE_ZERO = ("lost", "duplicate_tickets", "messages_without_draft", "submits_without_number",
-                "tickets_without_card", "order_breaks", "error_replies", "unanswered_presses", "clocks_fired_twice", "clocks_overdue")
+                "tickets_without_card", "order_breaks", "error_replies", "unanswered_presses", "clocks_fired_twice",
+                "clocks_overdue")
 
 
 async def main(args: argparse.Namespace) -> int:

@@ -9,8 +9,9 @@ press is answered in time.
   ~15 s after the press. The clock runs from the press, not from its turn in the queue: `guard_press` is called
   when a press arrives (bot/polling.py) and answers it `ANSWER_WITHIN` seconds after the press unless the
   handler has; a press that may have waited (at Telegram while the poller was away or the bot down, or stored
-  but not handled before a crash) has that much less time. An answer that comes later than the guard's (or for a press replayed after a restart,
-  "query is too old") is not lost: its text is sent to the chat as a message instead.
+  but not handled before a crash) has that much less time. An answer that comes later than the guard's (or
+  for a press replayed after a restart, "query is too old") is not lost: its text is sent to the chat as a
+  message instead.
 """
 
 from __future__ import annotations
