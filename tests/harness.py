@@ -207,10 +207,19 @@ class Harness:
             await asyncio.sleep(self.rng.uniform(0.0, 0.3))
 
     async def _wait(self, chat: int, match) -> dict | None:
+        seen = -1
+
+        def probe() -> dict | None:
+            # Every change anywhere wakes all 60 residents: look at the chat only when it changed (at 10,000
+            # requests, copying every history on every wake-up starved the double sharing this process).
+            nonlocal seen
+            if self.double.chat_seq(chat) == seen:
+                return None
+            seen = self.double.chat_seq(chat)
+            return next((m for m in reversed(self.double.bot_messages(chat)) if match(m)), None)
+
         try:
-            return await self.double.wait_for(
-                lambda: next((m for m in reversed(self.double.bot_messages(chat)) if match(m)), None),
-                timeout=self.step_timeout)
+            return await self.double.wait_for(probe, timeout=self.step_timeout)
         except AssertionError:
             return None
 

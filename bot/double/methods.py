@@ -315,7 +315,7 @@ class BotApiMethods:
 
     def _touch(self, stored: _Stored) -> None:
         self._seq += 1
-        stored.seq = self._seq
+        stored.seq = self._chat_seq[stored.message["chat"]["id"]] = self._seq
         self._notify()
 
     def _store(self, chat_id: int, sender: JSON, content: JSON) -> JSON:
@@ -329,6 +329,7 @@ class BotApiMethods:
         }
         self._seq += 1
         history[message["message_id"]] = _Stored(message, self._seq)
+        self._chat_seq[chat_id] = self._seq
         self._notify()
         return message
 

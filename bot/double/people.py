@@ -215,6 +215,10 @@ class People:
         user's spinner ran until Telegram gave up)."""
         return [query_id for query_id, query in self._queries.items() if not query.answered]
 
+    def chat_seq(self, chat_id: int) -> int:
+        """A number that grows whenever the chat's history changes (cheap: no copies)."""
+        return self._chat_seq.get(chat_id, 0)
+
     def bot_messages(self, chat_id: int) -> list[JSON]:
         return [m for m in self.messages(chat_id) if m["from"]["id"] == self.bot_id]
 

@@ -106,6 +106,7 @@ class BotApiDouble(TelegramRules, BotApiMethods, People, UserMedia):
         self._ids = itertools.count(1)
         self._next_update_id = _FIRST_UPDATE_ID
         self._seq = 0
+        self._chat_seq: dict[int, int] = {}  # chat id -> seq of its latest change
         self._poll_generation = 0
         self._closing = False
         self._wakeup = asyncio.Event()
