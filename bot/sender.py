@@ -87,6 +87,7 @@ class OutboxSender:
         self._batch = max(1, global_per_second)
         self._in_flight = asyncio.Semaphore(max_in_flight)
         self._busy: set[str] = set()  # recipients with a job of this process under way
+        self._chat_of: dict[str, int] = {}  # recipient -> the chat it resolved to last (for its rate limits)
         self._claiming = asyncio.Lock()
         self._floods: dict[int, float] = {}
         self._wakeup = asyncio.Event()
@@ -195,8 +196,12 @@ class OutboxSender:
         if self.limiter.global_delay() > 0:
             return []
         now = self._now()
+        # Recipients whose chat must wait for its limit are left out here, not skipped below: a backlog of
+        # rate-limited group heads (oldest first) must not fill the batch and hold back a resident's reply.
+        waiting = {r for r, chat in self._chat_of.items() if self.limiter.chat_delay(chat) > 0}
         query = (select(Outbox).where(col(Outbox.id).in_(_heads()), Outbox.state == OutboxState.PENDING,
-                                      Outbox.next_attempt_at <= now, col(Outbox.recipient).not_in(self._busy))
+                                      Outbox.next_attempt_at <= now,
+                                      col(Outbox.recipient).not_in(sorted(self._busy | waiting)))
                  .order_by(col(Outbox.id)).limit(self._batch * 4))
         if not self._db.is_sqlite:
             query = query.with_for_update(skip_locked=True)
@@ -210,6 +215,7 @@ class OutboxSender:
                     row.state, row.error = OutboxState.NO_CHANNEL, "the recipient has no chat"
                     s.add(row)
                     continue
+                self._chat_of[row.recipient] = chat_id
                 if self.limiter.delay(chat_id) > 0:
                     continue
                 row.chat_id, row.next_attempt_at, row.claimed_by = chat_id, now + CLAIM_LEASE, self.instance
@@ -339,7 +345,8 @@ class OutboxSender:
         query = select(Outbox.recipient, Outbox.chat_id, Outbox.next_attempt_at).where(col(Outbox.id).in_(_heads()))
         async with self._db.read() as s:
             rows = (await s.exec(query)).all()
-        return [(chat, due) for recipient, chat, due in rows if recipient not in self._busy]
+        return [(self._chat_of.get(recipient, chat), due) for recipient, chat, due in rows
+                if recipient not in self._busy]
 
     def _sleep_for(self, heads: list[tuple[int | None, datetime]]) -> float:
         now = self._now()

@@ -341,6 +341,28 @@ async def test_an_edit_whose_message_is_gone_posts_the_card_anew(
     assert (await load(sqlite))[edit].state == OutboxState.SENT
 
 
+async def test_a_backlog_of_groups_at_their_limit_does_not_hold_back_a_residents_reply(
+    sqlite: Database, api: BotApiDouble, ptb: Bot
+) -> None:
+    """At 10,000 requests a resident's confirmation waited 16 minutes: the oldest heads (one per group, each
+    group at its 20 a minute) filled every pass's batch and were skipped, so newer heads were never looked at."""
+    groups = [-3001 - i for i in range(10)]
+    for g in groups:
+        api.add_group(g, f"部门{g}")
+    sender = OutboxSender(sqlite, ptb, global_per_second=2, group_per_minute=1, **FAST)  # a batch of 2: scans 8
+    for g in groups:
+        sender.limiter.seed(g, 0.0)  # each group has had its message this minute
+    await add(sqlite, *[{"chat": g, "kind": "card", "text": f"卡片{g}", "buttons": [[["签收", "acc:1"]]]}
+                        for g in groups])
+    await add(sqlite, (ALICE, "已提交，编号 1"))
+    for _ in range(3):
+        await sender.deliver_once()
+    assert texts(api, ALICE) == ["已提交，编号 1"]
+    assert all(texts(api, g) == [] for g in groups)
+    # and with only those groups left the sender sleeps until their minute is up instead of polling at once
+    assert sender._sleep_for(await sender._pending_heads()) >= 29
+
+
 # -- grouping and length ---------------------------------------------------------------------------
 async def test_a_burst_to_a_group_is_merged_and_nothing_is_lost(
     sqlite: Database, limited_api: BotApiDouble
