@@ -7,11 +7,12 @@ press is answered in time.
   not retried. getUpdates is left to the poller.
 * **Button presses answered in time.** Telegram shows a spinner until a callback query is answered and gives up
   ~15 s after the press. The clock runs from the press, not from its turn in the queue: `guard_press` is called
-  when a press arrives (bot/polling.py) and answers it `ANSWER_WITHIN` seconds after the press unless the
-  handler has; a press that may have waited (at Telegram while the poller was away or the bot down, or stored
-  but not handled before a crash) has that much less time. An answer that comes later than the guard's (or
-  for a press replayed after a restart, "query is too old") is not lost: its text is sent to the chat as a
-  message instead.
+  when a press arrives (bot/polling.py) and answers it `ANSWER_WITHIN` seconds after the press unless Telegram
+  has taken the handler's answer (one still on its way gets as long again, then the guard answers too: the
+  first to arrive counts); a press that may have waited (at Telegram while the poller was away or the bot
+  down, or stored but not handled before a crash) has that much less time. An answer that comes later than
+  the guard's (or for a press replayed after a restart, "query is too old") is not lost: its text is sent to
+  the chat as a message instead.
 """
 
 from __future__ import annotations
@@ -42,7 +43,8 @@ class ReliableBot(ExtBot):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._limiter: RateLimiter | None = None  # shared with the sender: one budget per chat for all sends
-        self._answered: OrderedDict[str, None] = OrderedDict()
+        self._answered: OrderedDict[str, None] = OrderedDict()  # Telegram took an answer (ours or the guard's)
+        self._answering: set[str] = set()  # the handler's answer is on its way
         self._pressed_in: OrderedDict[str, int] = OrderedDict()  # callback query id → chat it came from
         self._guards: set[asyncio.Task] = set()
         self._answer_within = ANSWER_WITHIN
@@ -102,17 +104,22 @@ class ReliableBot(ExtBot):
             self._remember(self._pressed_in, query_id, int(chat))
         asyncio.get_running_loop().call_later(max(0.0, self._answer_within - waited), self._ensure_soon, query_id)
 
-    def _ensure_soon(self, query_id: str) -> None:
+    def _ensure_soon(self, query_id: str, looked: bool = False) -> None:
         if query_id in self._answered:
+            return
+        if query_id in self._answering and not looked:  # the handler's answer is on its way: a little longer
+            asyncio.get_running_loop().call_later(self._answer_within, self._ensure_soon, query_id, True)
             return
         task = asyncio.create_task(self._ensure(query_id))
         self._guards.add(task)
         task.add_done_callback(self._guards.discard)
 
     async def _ensure(self, query_id: str) -> None:
-        log.info("press %s not answered by its handler in time: answered blank", query_id)
+        log.info("press %s not answered by its handler in time (%s): answered blank", query_id,
+                 "its answer still on the way" if query_id in self._answering else "no answer yet")
         try:
-            await self.answer_callback_query(query_id)
+            await self._retrying("answerCallbackQuery", {"callback_query_id": query_id}, {}, ANSWER_BUDGET)
+            self._remember(self._answered, query_id, None)
         except Exception:  # noqa: BLE001 — too late or offline: nothing more to do for a spinner
             log.info("could not answer callback query %s in time", query_id, exc_info=True)
 
@@ -122,9 +129,11 @@ class ReliableBot(ExtBot):
         if query_id in self._answered:  # the guard answered already: the words still reach the person
             await self._as_message(query_id, text)
             return True
-        self._remember(self._answered, query_id, None)
+        self._answering.add(query_id)
         try:
-            return await self._retrying("answerCallbackQuery", data, timeouts, ANSWER_BUDGET)
+            result = await self._retrying("answerCallbackQuery", data, timeouts, ANSWER_BUDGET)
+            self._remember(self._answered, query_id, None)
+            return result
         except BadRequest as exc:
             if "query is too old" not in str(exc).lower() and "query id is invalid" not in str(exc).lower():
                 raise
@@ -135,6 +144,8 @@ class ReliableBot(ExtBot):
             log.info("press %s: the answer failed (%s); sent as a message", query_id, exc)
             await self._as_message(query_id, text)
             return True
+        finally:
+            self._answering.discard(query_id)
 
     async def _as_message(self, query_id: str, text: str | None) -> None:
         chat_id = self._pressed_in.get(query_id)

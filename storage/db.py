@@ -47,7 +47,10 @@ class Database:
             path = make_url(self.url).database
             if path and path != ":memory:":
                 Path(path).parent.mkdir(parents=True, exist_ok=True)
-        self.engine: AsyncEngine = create_async_engine(self.url, echo=echo)
+        # A connection for each of the 16 updates handled at once, the sender, the poller, the clocks and the
+        # web: SQLAlchemy's default 5 + 10 would make a handler wait for a connection while others talk.
+        pool = {} if ":memory:" in self.url or self.url.endswith(":///") else {"pool_size": 10, "max_overflow": 20}
+        self.engine: AsyncEngine = create_async_engine(self.url, echo=echo, **pool)
         if self.is_sqlite:
             event.listen(self.engine.sync_engine, "connect", _sqlite_connect)
             event.listen(self.engine.sync_engine, "begin", _sqlite_begin)

@@ -123,6 +123,19 @@ async def test_a_press_waiting_behind_slow_work_is_answered_within_its_15_second
     assert "工单号：" in bot.find(RESIDENT, "工单号：")["text"], "the press still took effect"
 
 
+async def test_a_handlers_answer_stuck_on_its_way_does_not_leave_the_spinner_running(sqlite_bot):
+    """The handler answered in time but its request hangs past Telegram's limit: the guard answers too."""
+    bot = sqlite_bot
+    await bot.say(RESIDENT, ILLEGAL_BUILDING)
+    bot.app.bot.answer_presses_within(0.5)
+    bot.double.callback_ttl = 2.5
+    bot.double.inject_fault("answerCallbackQuery", "timeout", delay=4.0)  # answered when too old
+    bot.double.press_button(RESIDENT, RESIDENT, texts.BTN_SUBMIT)
+    await bot.settle()
+    assert not bot.double.unanswered_queries()
+    assert "工单号：" in bot.find(RESIDENT, "工单号：")["text"], "the press still took effect"
+
+
 async def test_a_press_that_waited_while_the_poller_was_away_is_answered_in_time(sqlite_bot):
     """Storing a batch on a busy database keeps the poller from Telegram; a press made meanwhile has spent that
     long of its 15 s before the bot sees it."""
