@@ -43,13 +43,16 @@ class Database:
     def __init__(self, url: str, echo: bool = False) -> None:
         self.url = async_url(url)
         self.is_sqlite = self.url.startswith("sqlite")
+        in_memory = False
         if self.is_sqlite:
             path = make_url(self.url).database
-            if path and path != ":memory:":
+            in_memory = not path or path == ":memory:"
+            if not in_memory:
                 Path(path).parent.mkdir(parents=True, exist_ok=True)
         # A connection for each of the 16 updates handled at once, the sender, the poller, the clocks and the
-        # web: SQLAlchemy's default 5 + 10 would make a handler wait for a connection while others talk.
-        pool = {} if ":memory:" in self.url or self.url.endswith(":///") else {"pool_size": 10, "max_overflow": 20}
+        # web: SQLAlchemy's default 5 + 10 would make a handler wait for a connection while others talk. (An
+        # in-memory SQLite database is one connection's: SQLAlchemy pools it apart.)
+        pool = {} if in_memory else {"pool_size": 10, "max_overflow": 20}
         self.engine: AsyncEngine = create_async_engine(self.url, echo=echo, **pool)
         if self.is_sqlite:
             event.listen(self.engine.sync_engine, "connect", _sqlite_connect)

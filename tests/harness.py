@@ -213,9 +213,9 @@ class Harness:
             # Every change anywhere wakes all 60 residents: look at the chat only when it changed (at 10,000
             # requests, copying every history on every wake-up starved the double sharing this process).
             nonlocal seen
-            if self.double.chat_seq(chat) == seen:
+            if (now := self.double.chat_seq(chat)) == seen:
                 return None
-            seen = self.double.chat_seq(chat)
+            seen = now
             return next((m for m in reversed(self.double.bot_messages(chat)) if match(m)), None)
 
         try:

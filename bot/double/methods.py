@@ -11,13 +11,11 @@ from contextlib import suppress
 from typing import Any
 
 from bot.double.markup import (
-    _COMMAND_RE,
     CAPTION_LIMIT,
     JSON,
     TEXT_LIMIT,
     ApiError,
     _bad,
-    _Stored,
 )
 from bot.double.spec import UploadedFile, missing_param_message
 
@@ -305,49 +303,3 @@ class BotApiMethods:
 
     async def _api_logOut(self, params: JSON) -> bool:
         return True
-
-    # ------------------------------------------------------------------ storage & updates
-
-    def _notify(self) -> None:
-        """Wake everything waiting on state (long polls, wait_for); a fresh event for the next."""
-        self._wakeup.set()
-        self._wakeup = asyncio.Event()
-
-    def _touch(self, stored: _Stored) -> None:
-        self._seq += 1
-        stored.seq = self._chat_seq[stored.message["chat"]["id"]] = self._seq
-        self._notify()
-
-    def _store(self, chat_id: int, sender: JSON, content: JSON) -> JSON:
-        history = self._history.setdefault(chat_id, {})
-        message = {
-            "message_id": max(history, default=0) + 1,
-            "from": dict(sender),
-            "chat": dict(self._chats[chat_id]),
-            "date": int(self.clock()),
-            **content,
-        }
-        self._seq += 1
-        history[message["message_id"]] = _Stored(message, self._seq)
-        self._chat_seq[chat_id] = self._seq
-        self._notify()
-        return message
-
-    def _enqueue(self, kind: str, payload: JSON) -> None:
-        if self._allowed_updates and kind not in self._allowed_updates:
-            return  # Telegram does not even queue updates the bot opted out of
-        self._updates.append({"update_id": self._next_update_id, kind: copy.deepcopy(payload)})
-        self._next_update_id += 1
-        self._notify()
-
-    def _bot_receives(self, chat_id: int, message: JSON) -> bool:
-        """Telegram's privacy mode: in groups the bot sees commands, replies to it, mentions."""
-        if chat_id > 0 or not self.group_privacy or self.bot_id in self._admins.get(chat_id, set()):
-            return True
-        text = (message.get("text") or message.get("caption") or "").lower()
-        mention = f"@{self.bot_username}".lower()
-        if (command := _COMMAND_RE.match(text)) and command.group(0).partition("@")[2] in ("", mention[1:]):
-            return True
-        replied = message.get("reply_to_message") or {}
-        return replied.get("from", {}).get("id") == self.bot_id or mention in text
-

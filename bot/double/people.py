@@ -5,9 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import copy
-import time
 from collections.abc import Callable, Iterable
-from contextlib import suppress
 from pathlib import Path
 from typing import Any
 
@@ -206,25 +204,6 @@ class People:
                     return self.press(chat_id, message["message_id"], user_id, data)
         raise DoubleError(f"no button containing {text_contains!r} in chat {chat_id}\n{self.dump()}")
 
-    def messages(self, chat_id: int) -> list[JSON]:
-        """The chat's history as it stands (edits applied, deletions gone), oldest first."""
-        return [copy.deepcopy(s.message) for s in self._history.get(chat_id, {}).values() if not s.deleted]
-
-    def unanswered_queries(self) -> list[str]:
-        """The ids of button presses whose callback query the bot never answered within Telegram's time (the
-        user's spinner ran until Telegram gave up)."""
-        return [query_id for query_id, query in self._queries.items() if not query.answered]
-
-    def chat_seq(self, chat_id: int) -> int:
-        """A number that grows whenever the chat's history changes (cheap: no copies)."""
-        return self._chat_seq.get(chat_id, 0)
-
-    def bot_messages(self, chat_id: int) -> list[JSON]:
-        return [m for m in self.messages(chat_id) if m["from"]["id"] == self.bot_id]
-
-    def last_bot_message(self, chat_id: int) -> JSON | None:
-        found = self.bot_messages(chat_id)
-        return found[-1] if found else None
 
     def inject_fault(
         self, method: str | None, kind: str, count: int = 1, retry_after: int = 1, delay: float = 0
@@ -237,41 +216,6 @@ class People:
     def clear_faults(self) -> None:
         self._faults.clear()
 
-    async def wait_for(self, predicate: Callable[[], Any], timeout: float = 5.0) -> Any:
-        """Await until ``predicate()`` is truthy and return its value; AssertionError with a dump."""
-        deadline = time.monotonic() + timeout
-        while not (value := predicate()):
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                raise AssertionError(f"condition not met within {timeout}s\n{self.dump()}")
-            wakeup = self._wakeup
-            # State changes wake us at once; the short cap covers predicates on outside state.
-            with suppress(TimeoutError):
-                await asyncio.wait_for(wakeup.wait(), min(remaining, 0.05))
-        return value
-
-    async def wait_bot_message(
-        self, chat_id: int, contains: str | None = None, timeout: float = 5.0, after: int = 0
-    ) -> JSON:
-        """The newest bot message with ``message_id > after``, or edited since this call, whose
-        text or caption contains ``contains``."""
-        start_seq = self._seq
-
-        def find() -> JSON | None:
-            stored = [s for s in self._history.get(chat_id, {}).values() if not s.deleted]
-            for s in sorted(stored, key=lambda s: s.seq, reverse=True):
-                message = s.message
-                fresh = message["message_id"] > after or ("edit_date" in message and s.seq > start_seq)
-                body = message.get("text") or message.get("caption") or ""
-                if message["from"]["id"] == self.bot_id and fresh and (contains is None or contains in body):
-                    return copy.deepcopy(message)
-            return None
-
-        return await self.wait_for(find, timeout)
-
-    async def updates_confirmed(self, timeout: float = 5.0) -> None:
-        """Wait until the bot has confirmed (fetched and acknowledged by offset) every update."""
-        await self.wait_for(lambda: not self._updates, timeout)
 
     def state(self, since: int = 0) -> JSON:
         """Everything the chat page needs; ``messages`` holds only changes with seq > since."""
@@ -358,5 +302,3 @@ class People:
     async def _handle_page(self, request: web.Request) -> web.Response:
         page = (_STATIC / "chat.html").read_text(encoding="utf-8")
         return web.Response(text=page, content_type="text/html", charset="utf-8")
-
-

@@ -29,6 +29,7 @@ from typing import Any
 
 from aiohttp import web
 
+from bot.double.history import ChatHistory
 from bot.double.markup import (
     _FIRST_UPDATE_ID,
     _SEND_METHODS,
@@ -53,7 +54,7 @@ __all__ = ["BotApiDouble", "DoubleError", "ApiError", "parse_html"]
 
 _LOG = logging.getLogger(__name__)
 
-class BotApiDouble(TelegramRules, BotApiMethods, People, UserMedia):
+class BotApiDouble(TelegramRules, BotApiMethods, People, UserMedia, ChatHistory):
     """The Bot API subset GridBot uses, with Telegram's semantics, plus a control API for tests."""
 
     def __init__(
